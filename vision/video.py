@@ -58,6 +58,7 @@ class VideoInfo:
     time_base: float
     pts: tuple
     capture_fps_source: str = "file"
+    truncated: bool = False
 
     @property
     def time_scale(self) -> float:
@@ -83,6 +84,7 @@ class VideoInfo:
             "codec": self.codec,
             "time_scale": round(self.time_scale, 6),
             "capture_fps_source": self.capture_fps_source,
+            "truncated": self.truncated,
         }
 
 
@@ -159,13 +161,16 @@ def probe(path: str | os.PathLike, capture_fps: float | None = None) -> VideoInf
             raise VideoError(f"{name}: {w}x{h} is larger than 8K; export the clip at 4K or less.")
         tb = float(stream.time_base) if stream.time_base else 1 / 90000
         pts = []
+        damaged = False
         try:
             for packet in container.demux(stream):
                 if packet.size and packet.pts is not None:
                     pts.append(int(packet.pts))
         except av.error.FFmpegError:
-            pass  # damaged tail: keep what demuxed; decoding reports truncation
+            damaged = True  # damaged tail: keep what demuxed
         pts.sort()
+        header_frames = int(stream.frames or 0)
+        truncated = bool(damaged or (header_frames and len(pts) < header_frames - 1))
         # one decode for the true picture size and rotation
         try:
             container.seek(0, stream=stream)
@@ -205,7 +210,7 @@ def probe(path: str | os.PathLike, capture_fps: float | None = None) -> VideoInf
             path=str(path), width=int(w), height=int(h), frames=n, duration_s=float(duration) * (fps / cap),
             fps=float(fps), capture_fps=cap, rotation_deg=rot, variable_frame_rate=vfr,
             codec=cc.name, pix_fmt=str(first.format.name), time_base=tb, pts=tuple(pts),
-            capture_fps_source=source,
+            capture_fps_source=source, truncated=truncated,
         )
     finally:
         container.close()

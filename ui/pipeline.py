@@ -1,0 +1,167 @@
+"""``analyze(video, out_dir, options)``: the one pipeline behind the command line and the app.
+
+Clip -> probe -> pose track (cached beside the results) -> gait measures -> files.
+No printing and no Streamlit here: progress goes through ``on_progress``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from metrics import GaitOptions, GaitResult, analyze_gait
+from metrics.errors import InputError, NoPersonError
+from metrics.track import PoseTrack
+from ui.results import write_results
+from vision.video import VideoInfo, probe
+
+__all__ = ["AnalyzeOptions", "Analysis", "analyze", "file_sha256", "POSE_CACHE_NAME"]
+
+#: Bump when a change to pose estimation makes old cached tracks stale.
+POSE_CACHE_VERSION = 1
+POSE_CACHE_NAME = "pose_track.npz"
+#: Shortest clip worth analysing: two strides at a slow cadence.
+MIN_DURATION_S = 1.5
+#: A runner must be found in at least this share of frames.
+MIN_PERSON_SHARE = 0.3
+
+ProgressFn = Callable[[str, int, int], bool | None]
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    model: str = "full"
+    capture_fps: float | None = None
+    runner_height_cm: float | None = None
+    use_cache: bool = True
+    workers: int | None = None  # None: one per core
+    gait: GaitOptions = field(default_factory=GaitOptions)
+
+
+@dataclass
+class Analysis:
+    info: VideoInfo
+    track_raw: PoseTrack
+    gait: GaitResult
+    out_dir: Path
+    pose_from_cache: bool
+    warnings: list[str]
+    document: dict  # what analysis.json holds
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _cache_key(sha: str, model: str) -> str:
+    return f"{sha}:{model}:v{POSE_CACHE_VERSION}"
+
+
+def _load_cached(path: Path, key: str, info: VideoInfo) -> PoseTrack | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key or z["xy_px"].shape[0] != info.frames:
+                return None
+            xy, vis = z["xy_px"].astype(float), z["visibility"].astype(float)
+            meta = json.loads(str(z["meta"]))
+    except (OSError, KeyError, ValueError):
+        return None  # unreadable cache: recompute
+    # times come from the probe, so a new capture rate needs no new pose run
+    return PoseTrack(xy, vis, info.times_s(), (info.width, info.height), meta)
+
+
+def _save_cache(path: Path, key: str, track: PoseTrack) -> None:
+    tmp = path.with_name(path.name + ".part.npz")
+    np.savez_compressed(
+        tmp, key=np.array(key), xy_px=track.xy_px.astype(np.float32),
+        visibility=track.visibility.astype(np.float32), meta=np.array(json.dumps(track.meta)),
+    )
+    tmp.replace(path)
+
+
+def run_pose(info: VideoInfo, options: AnalyzeOptions, on_progress: ProgressFn | None) -> PoseTrack:
+    """Pose over the whole clip: parallel chunks when available, else one process."""
+    def progress(done: int, total: int):
+        return on_progress("pose", done, total) if on_progress else None
+
+    try:
+        from vision.parallel import estimate_track_parallel
+    except ImportError:
+        from vision.pose import estimate_track
+
+        return estimate_track(info, options.model, on_progress=progress)
+    return estimate_track_parallel(info, options.model, workers=options.workers, on_progress=progress)
+
+
+def _check_person(track: PoseTrack, name: str) -> None:
+    seen = np.isfinite(track.xy_px[:, :, 0]).any(axis=1)
+    if len(track) == 0 or seen.mean() < MIN_PERSON_SHARE:
+        raise NoPersonError(
+            f"{name}: no runner found (a person was seen in {100 * seen.mean():.0f} % of frames). "
+            "Film the whole runner side-on, in good light, with the camera still."
+        )
+
+
+def analyze(
+    video: str | Path,
+    out_dir: str | Path,
+    options: AnalyzeOptions = AnalyzeOptions(),
+    on_progress: ProgressFn | None = None,
+) -> Analysis:
+    """Analyse one clip and write ``analysis.json``, ``strikes.csv`` and ``keypoints.csv``.
+
+    Raises a :class:`metrics.errors.GaitscopeError` subclass with a message for the user
+    when the input cannot be analysed.
+    """
+    video = Path(video)
+    out = Path(out_dir)
+    info = probe(video, options.capture_fps)
+    warnings: list[str] = []
+    if info.duration_s < MIN_DURATION_S or info.frames < 10:
+        raise InputError(
+            f"{video.name}: the clip is {info.duration_s:.1f} s ({info.frames} frames); at least "
+            f"{MIN_DURATION_S:.1f} s of running is needed. Film 10-20 s of steady running."
+        )
+    if info.truncated:
+        warnings.append("The file is cut off (truncated); only the part that decodes was analysed.")
+    out.mkdir(parents=True, exist_ok=True)
+    sha = file_sha256(video)
+    key = _cache_key(sha, options.model)
+    cache = out / POSE_CACHE_NAME
+    track = _load_cached(cache, key, info) if options.use_cache else None
+    from_cache = track is not None
+    if track is None:
+        track = run_pose(info, options, on_progress)
+        _save_cache(cache, key, track)
+    decoded = int(track.meta.get("frames_decoded", len(track)))
+    if decoded < info.frames:
+        warnings.append(f"Only {decoded} of {info.frames} frames could be decoded; the rest of the file is damaged.")
+    _check_person(track, video.name)
+    if track.meta.get("frames_with_several_people", 0) > 0.1 * len(track):
+        warnings.append(
+            "More than one person is in view; gaitscope followed the runner it found first. "
+            "Check the skeleton stays on the runner."
+        )
+    if on_progress:
+        on_progress("metrics", 0, 1)
+    gait_opts = options.gait
+    if options.runner_height_cm and gait_opts.runner_height_cm is None:
+        gait_opts = GaitOptions(**{**asdict(gait_opts), "runner_height_cm": options.runner_height_cm})
+    gait = analyze_gait(track, gait_opts)
+    warnings.extend(gait.warnings)
+    document = write_results(out, info, gait, options={**asdict(options), "gait": asdict(gait_opts)},
+                             sha256=sha, warnings=warnings)
+    if on_progress:
+        on_progress("metrics", 1, 1)
+    return Analysis(info, track, gait, out, from_cache, warnings, document)
