@@ -26,6 +26,12 @@ class PoseTrack:
     t_s : (T,) float array
         Real-world time of each frame in seconds (from its own timestamp).
     size : (width, height) of the upright picture in pixels.
+    z : (T, K) float array or None
+        Model depth per landmark (MediaPipe: roughly hip-centred, same scale as x in
+        normalised units, smaller = nearer the camera); NaN where not seen.
+    repeated : (T,) bool array or None
+        True where the frame's picture repeats the previous frame (phone exports that
+        duplicate frames); such rows carry no new information about motion.
 
     Row ``i`` is decoded frame ``i`` (0-based).
     """
@@ -35,6 +41,8 @@ class PoseTrack:
     t_s: np.ndarray
     size: tuple[int, int] = (0, 0)
     meta: dict = field(default_factory=dict)
+    z: np.ndarray | None = None
+    repeated: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy_px, dtype=float)
@@ -52,6 +60,14 @@ class PoseTrack:
         object.__setattr__(self, "visibility", vis)
         object.__setattr__(self, "t_s", t)
         object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+        z = np.full(vis.shape, np.nan) if self.z is None else np.asarray(self.z, dtype=float)
+        if z.shape != vis.shape:
+            raise ValueError(f"z must have shape {vis.shape}, got {z.shape}")
+        rep = np.zeros(len(t), bool) if self.repeated is None else np.asarray(self.repeated, dtype=bool)
+        if rep.shape != t.shape:
+            raise ValueError(f"repeated must have shape {t.shape}, got {rep.shape}")
+        object.__setattr__(self, "z", z)
+        object.__setattr__(self, "repeated", rep)
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -60,7 +76,15 @@ class PoseTrack:
         """Select frames by slice, index array or boolean mask."""
         idx = np.arange(len(self))[frames]
         idx = np.atleast_1d(idx)
-        return PoseTrack(self.xy_px[idx], self.visibility[idx], self.t_s[idx], self.size, dict(self.meta))
+        return PoseTrack(self.xy_px[idx], self.visibility[idx], self.t_s[idx], self.size, dict(self.meta),
+                         self.z[idx], self.repeated[idx])
+
+    def replace(self, **changes) -> "PoseTrack":
+        """A copy with some fields replaced (arrays are not copied)."""
+        fields = dict(xy_px=self.xy_px, visibility=self.visibility, t_s=self.t_s, size=self.size,
+                      meta=dict(self.meta), z=self.z, repeated=self.repeated)
+        fields.update(changes)
+        return PoseTrack(**fields)
 
     @property
     def n_landmarks(self) -> int:
@@ -83,9 +107,13 @@ class PoseTrack:
             visibility=self.visibility.astype(np.float32),
             t_s=self.t_s,
             size=np.array(self.size, dtype=np.int64),
+            z=self.z.astype(np.float32),
+            repeated=self.repeated,
         )
 
     @classmethod
     def load(cls, path: str | Path) -> "PoseTrack":
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["xy_px"].astype(float), z["visibility"].astype(float), z["t_s"], tuple(z["size"].tolist()))
+            return cls(z["xy_px"].astype(float), z["visibility"].astype(float), z["t_s"], tuple(z["size"].tolist()),
+                       z=z["z"].astype(float) if "z" in z else None,
+                       repeated=z["repeated"] if "repeated" in z else None)

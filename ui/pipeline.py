@@ -74,11 +74,12 @@ def _load_cached(path: Path, key: str, info: VideoInfo) -> PoseTrack | None:
             if str(z["key"]) != key or z["xy_px"].shape[0] != info.frames:
                 return None
             xy, vis = z["xy_px"].astype(float), z["visibility"].astype(float)
+            depth, repeated = z["z"].astype(float), z["repeated"].astype(bool)
             meta = json.loads(str(z["meta"]))
     except (OSError, KeyError, ValueError):
         return None  # unreadable cache: recompute
     # times come from the probe, so a new capture rate needs no new pose run
-    return PoseTrack(xy, vis, info.times_s(), (info.width, info.height), meta)
+    return PoseTrack(xy, vis, info.times_s(), (info.width, info.height), meta, z=depth, repeated=repeated)
 
 
 def _save_cache(path: Path, key: str, track: PoseTrack) -> None:
@@ -86,6 +87,7 @@ def _save_cache(path: Path, key: str, track: PoseTrack) -> None:
     np.savez_compressed(
         tmp, key=np.array(key), xy_px=track.xy_px.astype(np.float32),
         visibility=track.visibility.astype(np.float32), meta=np.array(json.dumps(track.meta)),
+        z=track.z.astype(np.float32), repeated=track.repeated,
     )
     tmp.replace(path)
 

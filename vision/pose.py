@@ -42,6 +42,7 @@ def model_path(model: str) -> Path:
 class _Pose:
     xy: np.ndarray  # (K, 2) normalised [0, 1]
     vis: np.ndarray  # (K,)
+    z: np.ndarray  # (K,) depth, smaller = nearer the camera
 
 
 class PoseEstimator:
@@ -87,7 +88,8 @@ class PoseEstimator:
         for lms in result.pose_landmarks:
             xy = np.array([[p.x, p.y] for p in lms], dtype=float)
             vis = np.array([p.visibility if p.visibility is not None else 0.0 for p in lms], dtype=float)
-            poses.append(_Pose(xy, vis))
+            z = np.array([p.z if p.z is not None else np.nan for p in lms], dtype=float)
+            poses.append(_Pose(xy, vis, z))
         return poses
 
 
@@ -103,6 +105,21 @@ def _pick_runner(poses: list[_Pose], prev_centre: np.ndarray | None) -> _Pose:
         return poses[int(np.argmin(d))]
     sizes = [np.ptp(p.xy[:, 1]) for p in poses]
     return poses[int(np.argmax(sizes))]
+
+
+#: Mean absolute grey-level difference (0-255) below which a frame repeats the previous one.
+REPEAT_DIFF = 0.6
+
+
+def thumbnail(rgb: np.ndarray) -> np.ndarray:
+    """A small grey thumbnail for spotting repeated frames."""
+    h, w = rgb.shape[:2]
+    sy, sx = max(1, h // 48), max(1, w // 48)
+    return rgb[::sy, ::sx].mean(axis=2, dtype=np.float32)
+
+
+def is_repeat(thumb: np.ndarray, prev: np.ndarray | None) -> bool:
+    return prev is not None and prev.shape == thumb.shape and float(np.abs(thumb - prev).mean()) < REPEAT_DIFF
 
 
 def estimate_track(
@@ -124,6 +141,9 @@ def estimate_track(
     times = info.times_s()[start:stop]
     xy = np.full((n, N_LANDMARKS, 2), np.nan)
     vis = np.zeros((n, N_LANDMARKS))
+    zz = np.full((n, N_LANDMARKS), np.nan)
+    repeated = np.zeros(n, bool)
+    prev_thumb = None
     multi = 0
     decoded = 0
     prev_centre = None
@@ -133,14 +153,18 @@ def estimate_track(
         for frame in source:
             row = frame.index - start
             decoded += 1
+            thumb = thumbnail(frame.rgb)
+            repeated[row] = is_repeat(thumb, prev_thumb)
+            prev_thumb = thumb
             poses = est.estimate(frame.rgb, round(frame.t_s * 1000))
             if poses:
                 multi += len(poses) > 1
                 p = _pick_runner(poses, prev_centre)
                 xy[row] = p.xy * size
                 vis[row] = p.vis
+                zz[row] = p.z
                 prev_centre = p.xy[list(_HIPS)].mean(axis=0)
             if on_progress is not None and on_progress(decoded, n) is False:
                 raise Cancelled("analysis cancelled")
     meta = {"frames_decoded": decoded, "frames_with_several_people": multi, "model": model}
-    return PoseTrack(xy, vis, times, (info.width, info.height), meta)
+    return PoseTrack(xy, vis, times, (info.width, info.height), meta, z=zz, repeated=repeated)
