@@ -59,9 +59,16 @@ def _positive(text: str) -> float:
     return v
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line on stderr and exit code 2, like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(2, f"gaitscope: error: {message} (see gaitscope {self.prog.split()[-1]} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gaitscope", description="Running-gait analysis from a side-on video.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="gaitscope", description="Running-gait analysis from a side-on video.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     a = sub.add_parser("analyze", help="analyse a clip and write analysis.json, strikes.csv, keypoints.csv")
     a.add_argument("video", type=Path)
     a.add_argument("--out", type=Path, default=None, help="output folder (default: VIDEO's name + '_gaitscope')")
