@@ -228,7 +228,7 @@ def rebuild(result: GaitResult, contacts: list[dict], edits: tuple, notes: list[
     """Recompute every strike measure, the summary and the warnings from ``contacts``.
 
     ``contacts`` are dicts as in ``result.detected`` (possibly edited: ``edited`` True and
-    ``user`` one of None, ``'rejected'``, ``'restored'``). Returns a new result; ``result``
+    ``user`` one of None, ``'rejected'``, ``'restored'``, ``'added'``, ``'moved'``). Returns a new result; ``result``
     is not changed.
     """
     opts, track, geom0 = result.options, result.track_clean, result.geometry
@@ -254,9 +254,9 @@ def rebuild(result: GaitResult, contacts: list[dict], edits: tuple, notes: list[
         if user.get(s["id"]) == "rejected":
             s["rejected"] = True
             s["flags"].append("rejected_by_user")
-        elif user.get(s["id"]) == "restored":
+        elif user.get(s["id"]) in ("restored", "added", "moved"):
             s["rejected"] = False
-            s["flags"].append("restored_by_user")
+            s["flags"].append(f"{user[s['id']]}_by_user")
     fill_timing(strikes)
     summary = {**result.summary, **summarize_strikes(strikes)}
     summary.update(_clip_figures(track, geom, strikes))

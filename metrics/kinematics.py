@@ -205,8 +205,10 @@ def strike_measures(track: PoseTrack, side: str, ic_frame: int, ic_time_s: float
     Returns
     -------
     dict with ``shin_angle_deg``, ``shin_angle_at_ic_time_deg``, ``knee_flexion_deg``,
-    ``foot_angle_deg`` (against the belt), ``foot_strike_angle_deg`` (minus the flat-foot
-    angle), ``strike_pattern``, ``heel_ahead_px`` (heel ahead of the pelvis centre along the
+    ``foot_angle_deg`` (against the belt, on ``ic_frame``), ``foot_angle_at_ic_time_deg``
+    (interpolated to ``ic_time_s``), ``foot_strike_angle_deg`` (the interpolated angle minus the
+    flat-foot angle: a rearfoot strike flattens within a frame or two, so the contact frame
+    alone under-reads it), ``strike_pattern`` (from ``foot_strike_angle_deg``), ``heel_ahead_px`` (heel ahead of the pelvis centre along the
     belt), ``overstride`` (``heel_ahead_px`` / leg length), ``overstride_cm`` (None without
     a height) and ``visibility`` (mean model visibility of the leg's points). Values are
     None where a landmark is unseen.
@@ -218,15 +220,17 @@ def strike_measures(track: PoseTrack, side: str, ic_frame: int, ic_time_s: float
     shin = cv.shin_angle_deg(xy[p["knee"]], xy[p["ankle"]], f, t)
     foot = cv.foot_angle_deg(xy[p["heel"]], xy[p["foot_index"]], f, t)
     heel_ahead = cv.forward_px(xy[p["heel"]] - pelvis_xy(track[i:i + 1])[0], f, t)
-    shin_series = angle_series(track, side, geom)["shin"]
-    foot_rel = foot - geom.foot_flat_deg.get(side, 0.0)
+    series = angle_series(track, side, geom)
+    foot_at_time = _value_at_time(series["foot"], track.t_s, ic_time_s)
+    foot_rel = foot_at_time - geom.foot_flat_deg.get(side, 0.0)
     overstride = heel_ahead / geom.leg_length_px if np.isfinite(geom.leg_length_px) else np.nan
     vis = track.visibility[i, [p[k] for k in ("hip", "knee", "ankle", "heel", "foot_index")]]
     return {
         "shin_angle_deg": _num(shin),
-        "shin_angle_at_ic_time_deg": _num(_value_at_time(shin_series, track.t_s, ic_time_s)),
+        "shin_angle_at_ic_time_deg": _num(_value_at_time(series["shin"], track.t_s, ic_time_s)),
         "knee_flexion_deg": _num(cv.knee_flexion_deg(xy[p["hip"]], xy[p["knee"]], xy[p["ankle"]], f, t)),
         "foot_angle_deg": _num(foot),
+        "foot_angle_at_ic_time_deg": _num(foot_at_time),
         "foot_strike_angle_deg": _num(foot_rel),
         "strike_pattern": strike_pattern(_num(foot_rel)),
         "heel_ahead_px": _num(heel_ahead),
