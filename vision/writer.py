@@ -12,11 +12,15 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from metrics.errors import GaitscopeError
 
 __all__ = ["VideoWriter", "ExportError"]
+
+#: Time base of timed (variable frame rate) exports: the MPEG 90 kHz clock.
+_TIME_BASE = Fraction(1, 90000)
 
 
 class ExportError(GaitscopeError):
@@ -34,6 +38,10 @@ class VideoWriter:
     crf : x264 quality (lower = better; 18-23 is visually good).
     gop : keyframe interval in frames; 1 gives an all-intra proxy that seeks instantly.
     preset : x264 speed preset.
+    timestamps : when True every :meth:`write` gives the frame's time ``t_s`` (seconds from the
+        first frame) and the file keeps those times (variable frame rate); ``fps`` is then only
+        a hint for the encoder's rate control.
+    threads : encoder threads (None: the encoder decides).
 
     >>> import numpy as np, tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "x.mp4")
@@ -44,7 +52,8 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], crf: int = 20,
-                 gop: int | None = None, preset: str = "veryfast"):
+                 gop: int | None = None, preset: str = "veryfast", timestamps: bool = False,
+                 threads: int | None = None):
         self.path = Path(path)
         w, h = int(size[0]) // 2 * 2, int(size[1]) // 2 * 2
         if w < 2 or h < 2:
@@ -52,7 +61,11 @@ class VideoWriter:
         self.size = (w, h)
         self.tmp = self.path.with_name(f".{self.path.stem}.part{self.path.suffix}")
         rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
-        opts = {"crf": str(crf), "preset": preset, "movflags": "+faststart"}
+        # frames are converted RGB -> YUV with BT.601 limited-range coefficients; say so in the stream
+        x264_params = "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m"
+        if gop == 1:
+            x264_params += ":keyint=1:min-keyint=1:scenecut=0"
+        opts = {"crf": str(crf), "preset": preset, "movflags": "+faststart", "x264-params": x264_params}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._c = av.open(str(self.tmp), "w", format="mp4", options={"movflags": "+faststart"})
@@ -61,21 +74,34 @@ class VideoWriter:
             s.options = {k: v for k, v in opts.items() if k != "movflags"}
             if gop:
                 s.codec_context.gop_size = int(gop)
-                if gop == 1:
-                    s.options = {**s.options, "x264-params": "keyint=1:min-keyint=1:scenecut=0"}
+            if timestamps:
+                s.codec_context.time_base = _TIME_BASE
+            if threads:
+                s.codec_context.thread_count = int(threads)
             s.thread_type = "AUTO"
             self._s = s
         except (OSError, av.error.FFmpegError) as exc:
             self._cleanup()
             raise ExportError(f"cannot create {self.path.name}: {exc}") from None
         self.frames = 0
+        self.timestamps = bool(timestamps)
+        self._last_pts = -1
 
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one RGB frame (H, W, 3) uint8."""
+    def write(self, rgb: np.ndarray, t_s: float | None = None) -> None:
+        """Append one RGB frame (H, W, 3) uint8; ``t_s`` is required when ``timestamps`` is on."""
+        if self.timestamps and t_s is None:
+            self.abort()
+            raise ExportError(f"{self.path.name}: a frame time is needed for every frame of a timed export")
         try:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            if (frame.width, frame.height) != self.size:
-                frame = frame.reformat(width=self.size[0], height=self.size[1])
+            rgb = np.ascontiguousarray(rgb)
+            if (rgb.shape[1], rgb.shape[0]) != self.size:
+                rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+            # cv2's BT.601 conversion is several times faster than swscale's and gives the same values
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+            if self.timestamps:
+                pts = max(int(round(float(t_s) / _TIME_BASE)), self._last_pts + 1)
+                frame.pts, frame.time_base = pts, _TIME_BASE
+                self._last_pts = pts
             for packet in self._s.encode(frame):
                 self._c.mux(packet)
             self.frames += 1
