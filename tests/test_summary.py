@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from metrics.summary import cadence_spm, fill_timing, per_foot_stats, summarize_strikes
@@ -79,3 +80,12 @@ def test_stats_ignore_missing_values():
     s[0]["shin_angle_deg"], s[2]["shin_angle_deg"] = 5.0, None
     st = per_foot_stats(s, ("shin_angle_deg",))["left"]["shin_angle_deg"]
     assert st == {"mean": 5.0, "sd": None, "n": 1}
+
+
+def test_cadence_not_biased_by_whole_frame_contacts():
+    # 170 steps/min filmed at 30 fps: contacts land on whole frames, 10 or 11 frames apart
+    fps, step = 30.0, 60.0 / 170.0
+    s = [{"foot": ("left", "right")[i % 2], "ic_time_s": np.ceil((0.05 + i * step) * fps) / fps,
+          "toe_off_time_s": None, "rejected": False} for i in range(30)]
+    fill_timing(s)
+    assert cadence_spm(s) == pytest.approx(170.0, rel=0.005)
