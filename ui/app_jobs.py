@@ -1,0 +1,166 @@
+"""Analyses running in background threads, so the page stays live (progress, Cancel) while they run.
+
+A :class:`JobRegistry` (one per app process, held by ``st.cache_resource``) maps analysis ids
+to :class:`AnalysisJob` s; any browser tab can find a running job and show its progress. A job
+runs :func:`ui.pipeline.analyze`, then writes the player's proxy, and records the outcome in
+the library ('done' or 'failed' with a message for the user).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metrics.errors import Cancelled, GaitscopeError
+from ui.app_errors import log_unexpected
+from ui.app_proxy import make_proxy
+from ui.library import Library
+from ui.pipeline import AnalyzeOptions, analyze
+
+__all__ = ["AnalysisJob", "JobRegistry", "JobStatus", "STAGE_LABELS"]
+
+STAGE_LABELS = {
+    "start": "Reading the clip",
+    "pose": "Finding the runner in every frame",
+    "metrics": "Measuring each foot strike",
+    "player": "Preparing the frame-accurate player",
+}
+_HEARTBEAT_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of a job for the page. ``state``: running | done | failed | cancelled."""
+
+    analysis_id: str
+    state: str
+    stage: str
+    done: int
+    total: int
+    rate_per_s: float
+    eta_s: float | None
+    elapsed_s: float
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total > 0 else 0.0
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS.get(self.stage, self.stage)
+
+
+@dataclass
+class AnalysisJob:
+    """One analysis of one clip, run in a daemon thread."""
+
+    library_root: Path
+    analysis_id: str
+    clip_path: Path
+    options: AnalyzeOptions
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _state: str = "running"
+    _stage: str = "start"
+    _done: int = 0
+    _total: int = 0
+    _stage_t0: float = field(default_factory=time.monotonic)
+    _t0: float = field(default_factory=time.monotonic)
+    _beat: float = 0.0
+    _message: str = ""
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "AnalysisJob":
+        self._thread = threading.Thread(target=self._run, name=f"gaitscope-{self.analysis_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def status(self) -> JobStatus:
+        with self._lock:
+            now = time.monotonic()
+            el = now - self._stage_t0
+            rate = self._done / el if el > 0.2 and self._done else 0.0
+            eta = (self._total - self._done) / rate if rate > 0 and self._total else None
+            return JobStatus(self.analysis_id, self._state, self._stage, self._done, self._total, rate, eta,
+                             now - self._t0, self._message)
+
+    # -- worker thread -------------------------------------------------------------------------
+    def _progress(self, stage: str, done: int, total: int) -> bool:
+        with self._lock:
+            if stage != self._stage:
+                self._stage, self._stage_t0 = stage, time.monotonic()
+            self._done, self._total = int(done), int(total)
+        now = time.monotonic()
+        if now - self._beat > _HEARTBEAT_EVERY_S:
+            self._beat = now
+            try:
+                Library(self.library_root).heartbeat(self.analysis_id)
+            except GaitscopeError:
+                pass  # the outcome is recorded at the end; a missed heartbeat is harmless
+        return not self._cancel.is_set()
+
+    def _finish(self, state: str, message: str) -> None:
+        with self._lock:
+            self._state, self._message = state, message
+
+    def _run(self) -> None:
+        lib = Library(self.library_root)
+        folder = lib.root / "analyses" / self.analysis_id
+        try:
+            result = analyze(self.clip_path, folder, self.options, on_progress=self._progress)
+            if self._cancel.is_set():
+                raise Cancelled("Analysis cancelled.")
+            meta = make_proxy(result.info, folder, on_progress=lambda d, t: self._progress("player", d, t))
+            if not meta:
+                raise Cancelled("Analysis cancelled.")
+        except Cancelled:
+            lib.finish_analysis(self.analysis_id, "failed", "Cancelled. Press 'Run again' to analyse it.")
+            self._finish("cancelled", "Cancelled.")
+            return
+        except GaitscopeError as exc:
+            lib.finish_analysis(self.analysis_id, "failed", str(exc))
+            self._finish("failed", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - any other failure is logged and shown with an id
+            code = log_unexpected(lib.log_path(), exc, context=f"analysis {self.analysis_id}")
+            msg = (f"Something went wrong inside gaitscope (error {code}). The details are in "
+                   f"{lib.log_path()}. Try again, or try another clip.")
+            lib.finish_analysis(self.analysis_id, "failed", msg)
+            self._finish("failed", msg)
+            return
+        lib.finish_analysis(self.analysis_id, "done", "")
+        self._finish("done", "")
+
+
+class JobRegistry:
+    """The jobs of this app process, by analysis id (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, AnalysisJob] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, job: AnalysisJob) -> AnalysisJob:
+        with self._lock:
+            old = self._jobs.get(job.analysis_id)
+            if old is not None and old.status().state == "running":
+                return old
+            self._jobs[job.analysis_id] = job
+        return job.start()
+
+    def get(self, analysis_id: str) -> AnalysisJob | None:
+        with self._lock:
+            return self._jobs.get(analysis_id)
+
+    def running(self) -> list[AnalysisJob]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.status().state == "running"]
