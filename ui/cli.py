@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +29,8 @@ _PLUGINS = {"evaluate": "ui.evaluate", "bench": "ui.bench"}
 class _Bar:
     """A one-line progress bar on a terminal; silent when stderr is not a terminal."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
         self.tty = stream.isatty()
         self.t0 = time.monotonic()
         self.last = 0.0
@@ -110,9 +113,26 @@ def _analyze(args) -> int:
     return 0
 
 
+def silence_native_logs() -> None:
+    """Send what MediaPipe/LiteRT's C++ code logs on file descriptor 2 to a log file.
+
+    Python's ``sys.stderr`` keeps the terminal, so progress and error lines still show;
+    worker processes inherit the redirected descriptor.
+    """
+    try:
+        log = open(Path(tempfile.gettempdir()) / "gaitscope-native.log", "ab", buffering=0)
+        keep = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        sys.stderr = io.TextIOWrapper(os.fdopen(keep, "wb", buffering=0), write_through=True)
+    except OSError:
+        pass  # no redirect possible: native logs stay on stderr
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:  # a real command line, not a call from Python
+        silence_native_logs()
     try:
         if args.command == "analyze":
             return _analyze(args)

@@ -144,8 +144,9 @@ def analyze(
     track = _load_cached(cache, key, info) if options.use_cache else None
     from_cache = track is not None
     if track is None:
-        track = run_pose(info, options, on_progress)
-        _save_cache(cache, key, track)
+        _save_cache(cache, key, run_pose(info, options, on_progress))
+        # measure from what the cache holds, so a re-run from the cache gives identical results
+        track = _load_cached(cache, key, info)
     decoded = int(track.meta.get("frames_decoded", len(track)))
     if decoded < info.frames:
         warnings.append(f"Only {decoded} of {info.frames} frames could be decoded; the rest of the file is damaged.")
