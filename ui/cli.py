@@ -31,7 +31,7 @@ class _Bar:
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self.t0 = time.monotonic()
         self.last = 0.0
 
