@@ -15,6 +15,7 @@ import io
 import os
 import sys
 import tempfile
+import traceback
 import time
 from pathlib import Path
 
@@ -146,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("gaitscope: error: out of memory; try a shorter or smaller clip, or --model lite", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, the traceback to a file
+        log = Path(tempfile.gettempdir()) / "gaitscope-error.log"
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} gaitscope {' '.join(argv or sys.argv[1:])}\n")
+            f.write(traceback.format_exc())
+        print(f"gaitscope: internal error ({exc.__class__.__name__}: {exc}); details in {log}. "
+              "Please report it with that file.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
