@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,7 +21,8 @@ from vision.overlay import StrikeMark, overlay_for_frame
 from vision.palette import OUTLINE_RGB, PANEL_RGB, TEXT_RGB, side_rgb, side_letter
 from vision.video import iter_frames
 
-__all__ = ["caption_bar", "contact_crop_box", "contact_sheet", "contact_sheets", "export_contacts", "png_bytes",
+__all__ = ["caption_bar", "contact_crop_box", "crop_height_px", "contact_sheet", "contact_sheets", "contact_cells",
+           "sheet_title", "export_contacts", "png_bytes", "jpeg_bytes",
            "SHEET_CELL_PX"]
 
 #: Contact-sheet cell (width, height) in pixels, portrait like the leg.
@@ -33,6 +35,14 @@ def png_bytes(rgb: np.ndarray, compression: int = 3) -> bytes:
     ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise ExportError("could not encode a PNG image")
+    return buf.tobytes()
+
+
+def jpeg_bytes(rgb: np.ndarray, quality: int = 85) -> bytes:
+    """JPEG of an RGB image (for pictures embedded in the report)."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ExportError("could not encode a JPEG image")
     return buf.tobytes()
 
 
@@ -57,49 +67,68 @@ def caption_bar(img: np.ndarray, caption: str, annotator: OverlayAnnotator) -> n
     return img
 
 
-def contact_crop_box(mark: StrikeMark, size: tuple[int, int], aspect_wh: float = 3 / 4) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)``: a box around the striking leg (hip to toe) with room for the labels.
-
-    Falls back to the picture's lower half centre when the leg was not seen.
-    """
-    w, h = size
+def _leg_extent(mark: StrikeMark) -> np.ndarray | None:
     pts = [p for p in (mark.hip, mark.knee, mark.ankle, mark.heel, mark.toe) if p is not None]
-    if len(pts) >= 2:
-        a = np.asarray(pts, float)
-        x0, y0 = a.min(axis=0)
-        x1, y1 = a.max(axis=0)
-        leg = max(y1 - y0, x1 - x0, 0.1 * min(w, h))
-        x0, x1 = x0 - 0.45 * leg, x1 + 0.45 * leg
-        y0, y1 = y0 - 0.15 * leg, y1 + 0.3 * leg
+    return np.asarray(pts, float) if len(pts) >= 2 else None
+
+
+def crop_height_px(marks: Sequence[StrikeMark], size: tuple[int, int]) -> int:
+    """One crop height for a whole sheet (so every cell has the same scale): 1.5 x the median
+    hip-to-foot height of the contacts, at most the picture's height."""
+    heights = [float(np.ptp(a[:, 1])) for m in marks if (a := _leg_extent(m)) is not None]
+    h = 1.5 * float(np.median(heights)) if heights else 0.6 * size[1]
+    return int(min(size[1], max(h, 0.1 * size[1])))
+
+
+def contact_crop_box(mark: StrikeMark, size: tuple[int, int], aspect_wh: float = 3 / 4,
+                     height_px: int | None = None) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: a box of ``height_px`` (default: 1.5 x this leg's height) centred on the
+    striking leg, inside the picture. Falls back to the lower middle when the leg was not seen."""
+    w, h = size
+    a = _leg_extent(mark)
+    if height_px is None:
+        height_px = crop_height_px([mark], size)
+    bh = float(min(h, height_px))
+    bw = min(float(w), bh * aspect_wh)
+    bh = min(bh, bw / aspect_wh)
+    if a is not None:
+        cx, cy = (a.min(axis=0) + a.max(axis=0)) / 2
+        cy += 0.05 * bh  # a little more room under the foot for the overstride label
     else:
-        x0, x1, y0, y1 = 0.1 * w, 0.9 * w, 0.4 * h, h
-    bw, bh = x1 - x0, y1 - y0
-    if bw / bh < aspect_wh:
-        bw = bh * aspect_wh
-    else:
-        bh = bw / aspect_wh
-    bw, bh = min(bw, w), min(bh, h)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    x0 = int(round(min(max(0, cx - bw / 2), w - bw)))
-    y0 = int(round(min(max(0, cy - bh / 2), h - bh)))
+        cx, cy = w / 2, h - bh / 2
+    x0 = int(round(min(max(0.0, cx - bw / 2), w - bw)))
+    y0 = int(round(min(max(0.0, cy - bh / 2), h - bh)))
     return x0, y0, x0 + int(round(bw)), y0 + int(round(bh))
 
 
-def _cell(annotated: np.ndarray, mark: StrikeMark) -> np.ndarray:
+def _cell(annotated: np.ndarray, mark: StrikeMark, height_px: int) -> np.ndarray:
     h, w = annotated.shape[:2]
-    x0, y0, x1, y1 = contact_crop_box(mark, (w, h), SHEET_CELL_PX[0] / SHEET_CELL_PX[1])
+    x0, y0, x1, y1 = contact_crop_box(mark, (w, h), SHEET_CELL_PX[0] / SHEET_CELL_PX[1], height_px)
     crop = annotated[y0:y1, x0:x1]
     return cv2.resize(crop, SHEET_CELL_PX, interpolation=cv2.INTER_AREA)
 
 
-def contact_sheet(side: str, cells: Sequence[tuple[StrikeMark, np.ndarray]], title: str | None = None) -> np.ndarray:
+Cells = dict  # side -> list of (StrikeMark, cell image), in time order
+
+
+def sheet_title(side: str, items: Sequence[tuple[StrikeMark, np.ndarray]]) -> str:
+    """``'Left foot: 17 contacts   shin 6.3° ± 0.6°'`` (mean ± SD over the kept strikes)."""
+    shins = [m.shin_angle_deg for m, _ in items if not m.rejected and m.shin_angle_deg is not None]
+    title = f"{side.capitalize()} foot: {len(items)} contacts"
+    if len(shins) >= 2:
+        title += f"   shin {np.mean(shins):.1f}° ± {np.std(shins, ddof=1):.1f}°"
+    return title
+
+
+def contact_sheet(side: str, cells: Sequence[tuple[StrikeMark, np.ndarray]], title: str | None = None,
+                  columns: int = _SHEET_COLUMNS, text_scale: float = 1.0) -> np.ndarray:
     """Grid of contact cells of one foot, each captioned ``#n  t s`` / ``shin x°``, on a dark page."""
-    st = style_for(720, 720)
+    st = style_for(720, 720, text_scale)
     h_txt = st.text_height_px
     cw, ch = SHEET_CELL_PX
-    gap = st.pad_px * 2
+    gap = max(8, st.pad_px)
     cap_h = 2 * h_txt + 3 * st.pad_px
-    cols = max(1, min(_SHEET_COLUMNS, len(cells)))
+    cols = max(1, min(columns, len(cells)))
     rows = max(1, math.ceil(len(cells) / cols))
     head_h = h_txt + 4 * st.pad_px
     width = cols * cw + (cols + 1) * gap
@@ -108,7 +137,7 @@ def contact_sheet(side: str, cells: Sequence[tuple[StrikeMark, np.ndarray]], tit
     page[:] = PANEL_RGB
     colour = side_rgb(side)
     cv2.rectangle(page, (0, 0), (width - 1, head_h - 1), colour, -1)
-    title = title or f"{side.capitalize()} foot: {len(cells)} contacts"
+    title = title or sheet_title(side, cells)
     draw_label(page, [title], (gap - st.pad_px, st.pad_px), st, text_colour=OUTLINE_RGB, fill=colour)
     for k, (m, img) in enumerate(cells):
         r, c = divmod(k, cols)
@@ -116,7 +145,7 @@ def contact_sheet(side: str, cells: Sequence[tuple[StrikeMark, np.ndarray]], tit
         y = head_h + gap + r * (ch + cap_h + gap)
         page[y:y + ch, x:x + cw] = img
         edge = side_rgb(side, m.rejected)
-        cv2.rectangle(page, (x - 1, y - 1), (x + cw, y + ch), edge, max(1, st.line_px // 2))
+        cv2.rectangle(page, (x - 1, y - 1), (x + cw, y + ch), edge, 1)
         first = f"{side_letter(side)} #{m.number}   t = {m.ic_time_s:.2f} s"
         second = format_shin(m.shin_angle_deg) + ("   rejected" if m.rejected else "")
         ty = y + ch + st.pad_px + h_txt
@@ -126,47 +155,50 @@ def contact_sheet(side: str, cells: Sequence[tuple[StrikeMark, np.ndarray]], tit
     return page
 
 
-def contact_sheets(src: ExportSource, options: DrawOptions = DrawOptions(clock=False, contact_banner=False),
-                   on_progress: ProgressFn | None = None,
-                   on_contact: Callable[[StrikeMark, np.ndarray], None] | None = None) -> dict[str, np.ndarray]:
-    """One pass over the contact frames: a sheet per foot that has strikes.
+def contact_cells(src: ExportSource, options: DrawOptions = DrawOptions(clock=False, contact_banner=False),
+                  on_progress: ProgressFn | None = None,
+                  on_contact: Callable[[StrikeMark, np.ndarray], None] | None = None) -> Cells:
+    """One decode pass over the contact frames: the crop around the leg at every contact, per foot.
 
-    ``on_contact(mark, full_annotated_frame)`` is called for every contact frame (with the
-    clock and banner drawn) so the caller can save it without decoding twice.
+    All crops of a clip share one scale. ``on_contact(mark, full_annotated_frame)`` is called for
+    every contact frame (clock and banner drawn) so the caller can save it without decoding again.
     """
     marks = src.marks(hold_s=0.0)
+    cells: Cells = {s: [] for s in SIDES}
     if not marks:
-        return {}
+        return cells
     by_frame: dict[int, list[StrikeMark]] = {}
     for m in marks:
         by_frame.setdefault(m.ic_frame, []).append(m)
     first, last = min(by_frame), max(by_frame) + 1
+    crop_h = crop_height_px(marks, (src.info.width, src.info.height))
     prog = _Progress(on_progress, last - first)
     cell_ann = OverlayAnnotator(options)
-    full_ann = OverlayAnnotator(DrawOptions(**{**options.__dict__, "clock": True, "contact_banner": True}))
-    cells: dict[str, list[tuple[StrikeMark, np.ndarray]]] = {s: [] for s in SIDES}
+    full_ann = OverlayAnnotator(replace(options, clock=True, contact_banner=True))
     for fr in _prefetched(iter_frames(src.info, first, last)):
         for m in by_frame.get(fr.index, ()):
             ov = overlay_for_frame(src.track, [m], fr.index, src.faces, src.tilt_deg)
-            cells[m.foot].append((m, _cell(cell_ann.annotate(fr.rgb, ov), m)))
+            cells[m.foot].append((m, _cell(cell_ann.annotate(fr.rgb, ov), m, crop_h)))
             if on_contact is not None:
                 on_contact(m, full_ann.annotate(fr.rgb, ov))
         prog.step()
-    sheets = {}
-    for side, items in cells.items():
-        if items:
-            items.sort(key=lambda x: x[0].ic_frame)
-            shins = [m.shin_angle_deg for m, _ in items if not m.rejected and m.shin_angle_deg is not None]
-            title = f"{side.capitalize()} foot: {len(items)} contacts"
-            if len(shins) >= 2:
-                title += f"   shin {np.mean(shins):.1f}° ± {np.std(shins, ddof=1):.1f}°"
-            sheets[side] = contact_sheet(side, items, title)
-    return sheets
+    for items in cells.values():
+        items.sort(key=lambda x: x[0].ic_frame)
+    return cells
+
+
+def contact_sheets(cells: Cells) -> dict[str, np.ndarray]:
+    """A sheet per foot that has contacts."""
+    return {side: contact_sheet(side, items) for side, items in cells.items() if items}
 
 
 def export_contacts(src: ExportSource, out_dir: str | os.PathLike, on_progress: ProgressFn | None = None,
-                    options: DrawOptions = DrawOptions(clock=False, contact_banner=False)) -> list[Path]:
-    """``contacts/strike_NN_L_fFFFF.png`` for every contact and ``contact_sheet_{left,right}.png``."""
+                    options: DrawOptions = DrawOptions(clock=False, contact_banner=False),
+                    cells_out: Cells | None = None) -> list[Path]:
+    """``contacts/strike_NN_L_fFFFFF.png`` for every contact and ``contact_sheet_{left,right}.png``.
+
+    ``cells_out``, when given, receives the crops (for the report) so they need no second decode.
+    """
     out = Path(out_dir)
     written: list[Path] = []
 
@@ -175,11 +207,13 @@ def export_contacts(src: ExportSource, out_dir: str | os.PathLike, on_progress: 
         written.append(atomic_write_bytes(out / "contacts" / name, png_bytes(img)))
 
     try:
-        sheets = contact_sheets(src, options, on_progress, save)
-        for side, page in sheets.items():
+        cells = contact_cells(src, options, on_progress, save)
+        for side, page in contact_sheets(cells).items():
             written.append(atomic_write_bytes(out / f"contact_sheet_{side}.png", png_bytes(page)))
     except BaseException:
         for p in written:  # all or nothing: a cancelled export leaves no half set of stills
             p.unlink(missing_ok=True)
         raise
+    if cells_out is not None:
+        cells_out.update(cells)
     return written

@@ -13,19 +13,25 @@ import datetime as _dt
 import html
 import io
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from metrics.landmarks import SIDES
-from ui.export import ExportSource, ProgressFn, atomic_write_bytes
+from ui.export import ExportError, ExportSource, ProgressFn, atomic_write_bytes
 from vision.palette import REJECTED_RGB, rgb_hex, side_hex
 
-__all__ = ["report_numbers", "findings", "shin_plot_png", "build_report_html", "write_report"]
+__all__ = ["report_numbers", "findings", "shin_plot_png", "snapshot_strip", "build_report_html", "write_report",
+           "write_report_pdf"]
 
 #: Clinicians re-measuring the tibia angle disagree by up to 2.2-4.8 deg (Dingenen 2018);
 #: left-right differences below the upper bound are not called a difference.
 SHIN_SDD_DEG = 4.8
+#: Contact snapshots per foot in the report (one row each).
+REPORT_SNAPSHOTS_PER_FOOT = 4
 #: Strikes per foot to average for a stable tibia angle (Dingenen 2018).
 MIN_STRIKES_PER_FOOT = 7
 
@@ -80,14 +86,15 @@ def findings(numbers: dict) -> list[str]:
     sh = {s: pf[s]["shin_angle_deg"]["mean"] for s in SIDES}
     if all(v is not None for v in sh.values()):
         diff = sh["left"] - sh["right"]
-        lean = "ahead of" if (sh["left"] + sh["right"]) / 2 >= 0 else "behind"
-        text = (f"At initial contact the shin was inclined {sh['left']:.1f}° (left) and {sh['right']:.1f}° (right) "
-                f"from vertical, the ankle on average {lean} the knee.")
+        text = (f"At initial contact the shin angle averaged {sh['left']:.1f}° on the left and {sh['right']:.1f}° on "
+                "the right (0° = vertical shin; positive = ankle ahead of the knee).")
         if abs(diff) > SHIN_SDD_DEG:
             bigger = "left" if diff > 0 else "right"
-            text += f" The {bigger} shin is {abs(diff):.1f}° more inclined, more than re-measurement error ({SHIN_SDD_DEG}°)."
+            text += (f" The {bigger} side is {abs(diff):.1f}° more positive, more than the re-measurement error "
+                     f"of this angle (up to {SHIN_SDD_DEG}°).")
         else:
-            text += f" The {abs(diff):.1f}° left-right difference is within re-measurement error ({SHIN_SDD_DEG}°)."
+            text += (f" The {abs(diff):.1f}° difference between sides is within the re-measurement error "
+                     f"of this angle (up to {SHIN_SDD_DEG}°).")
         out.append(text)
     ov = {s: pf[s]["overstride"]["mean"] for s in SIDES}
     if all(v is not None for v in ov.values()):
@@ -119,7 +126,7 @@ def shin_plot_png(strikes, dpi: int = 110) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.2, 2.3), dpi=dpi)
+    fig = Figure(figsize=(7.2, 1.8), dpi=dpi)
     axes = fig.subplots(1, 2, sharey=True)
     for ax, side in zip(axes, SIDES):
         rows = [(n, s) for n, s in enumerate(strikes, start=1)
@@ -150,12 +157,26 @@ def shin_plot_png(strikes, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def _data_uri(data: bytes) -> str:
+    mime = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+def snapshot_strip(side: str, items, n: int = REPORT_SNAPSHOTS_PER_FOOT) -> np.ndarray | None:
+    """One row of up to ``n`` kept contacts of a foot, spread evenly over the clip."""
+    from ui.export_frames import contact_sheet, sheet_title
+
+    kept = [it for it in items if not it[0].rejected]
+    if not kept:
+        return None
+    pick = sorted({int(round(k)) for k in np.linspace(0, len(kept) - 1, min(n, len(kept)))})
+    title = sheet_title(side, items)
+    return contact_sheet(side, [kept[k] for k in pick], title, columns=n, text_scale=1.5)
 
 
 _CSS = """
-@page { size: A4; margin: 10mm; }
+@page { size: A4; margin: 8mm; }
+@media print { body { font-size: 10.5px; padding: 0; } h1 { font-size: 16px; } img { break-inside: avoid; } }
 body { font: 12px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #222; max-width: 190mm;
        margin: 0 auto; padding: 8px; }
 h1 { font-size: 18px; margin: 0 0 2px; } .sub { color: #555; margin: 0 0 8px; }
@@ -164,13 +185,14 @@ th:first-child, td:first-child { text-align: left; } thead th { border-bottom: 1
 tbody tr:nth-child(odd) { background: #f4f4f4; } .swatch { display: inline-block; width: 10px; height: 10px;
  border-radius: 2px; margin-right: 4px; vertical-align: middle; }
 ul { margin: 4px 0 6px 18px; padding: 0; } img { max-width: 100%; display: block; margin: 4px 0; }
-.sheets { display: flex; gap: 6px; } .sheets img { width: 50%; } .warn { color: #8a4b00; }
+.warn { color: #8a4b00; }
+.snaps { display: flex; gap: 4px; } .snaps img { width: calc(50% - 2px); margin: 0; }
 .foot { color: #777; font-size: 10px; margin-top: 6px; }
 """
 
 
 def build_report_html(src: ExportSource, runner_name: str = "", date: str | None = None,
-                      sheets_png: dict[str, bytes] | None = None, clip_name: str | None = None) -> str:
+                      snapshots: dict[str, bytes] | None = None, clip_name: str | None = None) -> str:
     """The report as one HTML string (see module notes)."""
     e = html.escape
     n = report_numbers(src)
@@ -211,9 +233,9 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
         parts.append("</ul>")
     if any(s.get("shin_angle_deg") is not None for s in src.strikes):
         parts.append(f"<img alt='shin angle per strike' src='{_data_uri(shin_plot_png(src.strikes))}'>")
-    if sheets_png:
-        parts.append("<div class='sheets'>")
-        parts.extend(f"<img alt='{s} foot contacts' src='{_data_uri(sheets_png[s])}'>" for s in SIDES if s in sheets_png)
+    if snapshots:
+        parts.append("<div class='snaps'>")
+        parts.extend(f"<img alt='{s} foot contacts' src='{_data_uri(snapshots[s])}'>" for s in SIDES if s in snapshots)
         parts.append("</div>")
     if src.warnings:
         parts.append("<ul class='warn'>" + "".join(f"<li>{e(str(w))}</li>" for w in src.warnings) + "</ul>")
@@ -225,12 +247,55 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
 
 
 def write_report(src: ExportSource, path: str | os.PathLike, runner_name: str = "", date: str | None = None,
-                 sheets_png: dict[str, bytes] | None = None, on_progress: ProgressFn | None = None,
+                 cells: dict | None = None, on_progress: ProgressFn | None = None,
                  with_snapshots: bool = True) -> Path:
-    """Write the report atomically. Contact sheets are made (one decode pass) when not given."""
-    if sheets_png is None and with_snapshots and src.strikes:
-        from ui.export_frames import contact_sheets, png_bytes
+    """Write the report atomically.
 
-        sheets_png = {s: png_bytes(img) for s, img in contact_sheets(src, on_progress=on_progress).items()}
-    text = build_report_html(src, runner_name, date, sheets_png)
+    ``cells`` are the contact crops of :func:`ui.export_frames.contact_cells` (or filled by
+    ``export_contacts(cells_out=...)``); they are made here (one decode pass) when not given.
+    """
+    from ui.export_frames import contact_cells, jpeg_bytes
+
+    snapshots = None
+    if with_snapshots and src.strikes:
+        if cells is None:
+            cells = contact_cells(src, on_progress=on_progress)
+        strips = {side: snapshot_strip(side, items) for side, items in cells.items()}
+        snapshots = {side: jpeg_bytes(img) for side, img in strips.items() if img is not None}
+    text = build_report_html(src, runner_name, date, snapshots)
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+def write_report_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, timeout_s: float = 120.0) -> Path:
+    """Print the HTML report to PDF with a locally installed Chromium (Debian package ``chromium``).
+
+    Raises :class:`ExportError` when no Chromium is installed or printing fails.
+    """
+    exe = _chromium()
+    if exe is None:
+        raise ExportError("PDF export needs Chromium (Debian: apt-get install chromium); the HTML report "
+                          "prints to PDF from any browser too.")
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
+    tmp = pdf_path.with_name(f".{pdf_path.name}.part")
+    with tempfile.TemporaryDirectory(prefix="gaitscope-chromium-") as profile:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={tmp}", html_path.as_uri()]
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout_s)
+            if not tmp.is_file() or tmp.stat().st_size == 0:
+                raise ExportError(f"Chromium did not write {pdf_path.name}")
+            os.replace(tmp, pdf_path)
+        except (OSError, subprocess.SubprocessError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise ExportError(f"could not print {pdf_path.name} with Chromium: {exc}") from None
+        except ExportError:
+            tmp.unlink(missing_ok=True)
+            raise
+    return pdf_path

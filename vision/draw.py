@@ -224,6 +224,25 @@ def _joint(img, p, colour, st: Style, radius: int | None = None) -> None:
     _joints(img, [p], colour, st, radius)
 
 
+def _wedge(img, centre, radius: int, a0_deg: float, a1_deg: float, colour, alpha: float = 0.4) -> None:
+    """Fill the circular sector between two angles with a see-through colour (in its bounding box only)."""
+    lo, hi = sorted((a0_deg, a1_deg))
+    if hi - lo < 0.5:
+        return
+    c = (int(round(centre[0])), int(round(centre[1])))
+    arc = cv2.ellipse2Poly(c, (radius, radius), 0, int(math.floor(lo)), int(math.ceil(hi)), 2)
+    poly = np.vstack([np.array([c]), arc]).astype(np.int32)
+    x0, y0 = np.maximum(poly.min(axis=0), 0)
+    x1, y1 = np.minimum(poly.max(axis=0) + 1, (img.shape[1], img.shape[0]))
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [poly - (x0, y0)], 255)
+    roi = img[y0:y1, x0:x1]
+    sel = mask.astype(bool)
+    roi[sel] = (roi[sel] * (1 - alpha) + np.asarray(colour) * alpha).astype(np.uint8)
+
+
 def _ring(img, p, radius_px: int, colour, st: Style) -> None:
     c = tuple(int(v) for v in _fx(p))
     cv2.circle(img, c, radius_px * _SUB, OUTLINE_RGB, st.outline_px, _AA, _SHIFT)
@@ -289,17 +308,21 @@ class OverlayAnnotator:
             return
         a = math.radians(ov.tilt_deg)
         normal = np.array([-math.sin(a), math.cos(a)])  # the belt's normal, pointing down
-        _dashed(img, knee - 0.15 * shin_len * normal, knee + 0.8 * shin_len * normal, REFERENCE_RGB, st)
-        radius = max(6, int(0.33 * shin_len))
+        radius = max(6, int(0.5 * shin_len))
         a_ref = math.degrees(math.atan2(normal[1], normal[0]))
         a_shin = math.degrees(math.atan2(ankle[1] - knee[1], ankle[0] - knee[0]))
         delta = (a_shin - a_ref + 180) % 360 - 180
+        fresh = m.ic_frame == ov.frame_index  # later frames show the contact's lines as a lighter ghost
+        _wedge(img, knee, radius, a_ref, a_ref + delta, colour, 0.4 if fresh else 0.2)
+        _line(img, knee, knee + 0.85 * shin_len * normal, REFERENCE_RGB, st, width=max(1, st.line_px // 2))
         centre, axes = tuple(int(v) for v in _fx(knee)), (radius * _SUB, radius * _SUB)
         cv2.ellipse(img, centre, axes, 0, a_ref, a_ref + delta, OUTLINE_RGB, st.outline_px, _AA, _SHIFT)
         cv2.ellipse(img, centre, axes, 0, a_ref, a_ref + delta, colour, st.line_px, _AA, _SHIFT)
-        _line(img, knee, ankle, colour, st, width=max(2, round(1.6 * st.line_px)))
-        _joint(img, knee, colour, st)
-        _joint(img, ankle, colour, st)
+        if fresh:
+            _line(img, knee, ankle, colour, st, width=max(2, round(1.6 * st.line_px)))
+            _joints(img, [knee, ankle], colour, st)
+        else:
+            _dashed(img, knee, ankle, colour, st)
         # value beside the leg, on the side the runner faces, level with the arc
         ahead = max(knee[0] * ov.faces, ankle[0] * ov.faces) * ov.faces
         x = ahead + ov.faces * (st.pad_px + 2 * st.joint_px)
