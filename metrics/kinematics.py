@@ -309,7 +309,7 @@ def view_check(track: PoseTrack, geom: Geometry, max_width_ratio: float = 0.45,
     for a, b in ((Landmark.left_hip, Landmark.right_hip), (Landmark.left_shoulder, Landmark.right_shoulder)):
         widths.append(np.abs(cv.forward_px(xy[:, a] - xy[:, b], geom.faces, geom.tilt_deg)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.nanmax(np.stack(widths), axis=0) / torso
+        ratio = np.fmax(widths[0], widths[1]) / torso
     ratio = ratio[np.isfinite(ratio)]
     width_ratio = float(np.median(ratio)) if ratio.size else float("nan")
     travel = []
