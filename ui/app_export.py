@@ -81,7 +81,7 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
         made = path.is_file()
         stale = made and kind != "tables" and _stale(path, review)
         if c1.button(f"{'Remake' if made else 'Make'}: {label}", key=f"exp-{kind}", help=help_text,
-                     width="stretch", type="secondary" if made and not stale else "primary"):
+                     width="stretch", icon=":material/refresh:" if made else ":material/movie:"):
             bar = c3.progress(0.0, text="Starting…")
             t0 = time.monotonic()
 
@@ -108,11 +108,14 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
             took = st.session_state.get(f"exp-time-{kind}")
             note = f"{path.stat().st_size / 1e6:.1f} MB" + (f" · made in {took:.0f} s" if took else "")
             c3.caption(("⚠ made before your last correction; remake it. · " if stale else "") + note)
-    for kind in ("annotated", "strikes"):
-        p = exports_dir / EXPORTS[kind][1]
-        if p.is_file():
-            st.markdown(f"##### {EXPORTS[kind][0]}")
-            st.video(str(p))
+    clips = [(k, exports_dir / EXPORTS[k][1]) for k in ("annotated", "strikes")]
+    clips = [(k, p) for k, p in clips if p.is_file()]
+    if clips:
+        portrait = review.base.info.height > review.base.info.width
+        cols = st.columns([1, 1, 1] if portrait else [1, 1])
+        for col, (kind, p) in zip(cols, clips):
+            col.markdown(f"##### {EXPORTS[kind][0]}")
+            col.video(str(p))
 
 
 def _download_name(review: Review, name: str) -> str:

@@ -68,7 +68,11 @@ def _table(strikes: list[dict]) -> pd.DataFrame:
             "overstride (cm)": s.get("overstride_cm"), "contact (ms)": s.get("contact_time_ms"),
             "confidence": s.get("confidence"), "flags": ", ".join(s.get("flags") or []), "status": status,
         })
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    for col in df.columns:
+        if col not in ("foot", "pattern", "flags", "status"):
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df
 
 
 def strike_table(strikes: list[dict], key: str) -> int | None:

@@ -87,7 +87,8 @@
     for (let t = 0; t <= tEnd + 1e-9; t += ts) {
       let f = 0; while (f < D.n - 1 && D.t[f] !== null && D.t[f] < t) f++;
       const x = xOf(D, f, w); ctx.strokeStyle = C.grid; ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, bot); ctx.stroke();
-      ctx.fillText(`${+t.toFixed(2)} s`, x, bot + 4);
+      ctx.textAlign = t === 0 ? "left" : "center";
+      ctx.fillText(`${+t.toFixed(2)} s`, t === 0 ? x - 2 : x, bot + 4);
     }
     for (const side of ["left", "right"]) {
       ctx.strokeStyle = C[side]; ctx.lineWidth = 1.6; ctx.beginPath();

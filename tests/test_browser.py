@@ -1,0 +1,196 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright against a live Streamlit server.
+
+Upload the sample clip, wait for the analysis, step to the next strike with the keyboard,
+measure the frame-step latency (key press to the new frame painted on the player's canvas),
+export the annotated MP4 and check it is H.264 yuv420p with the index first and plays in the page.
+
+Set GAITSCOPE_SCREENSHOTS=<folder> to save screenshots of the main screens there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_videos" / "zzzhushi_male_side.mp4"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: Required median frame-step latency in this browser.
+STEP_MEDIAN_LIMIT_MS = 100.0
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (./run test installs it)")
+    pytest.importorskip("playwright.sync_api")
+    data = tmp_path_factory.mktemp("gaitscope_data")
+    port = _free_port()
+    log = open(data / "server.log", "w")
+    env = {**os.environ, "GAITSCOPE_DATA": str(data)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
+         "--server.address", "localhost", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the app did not start: {(data / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url, data
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        pg = browser.new_page(viewport={"width": 1500, "height": 1150})
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.errors = errors
+        yield pg
+        browser.close()
+
+
+def _shot(pg, name: str, height: int | None = None) -> None:
+    folder = os.environ.get("GAITSCOPE_SCREENSHOTS")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    if height:
+        pg.set_viewport_size({"width": 1500, "height": height})
+        pg.wait_for_timeout(1200)
+    pg.screenshot(path=str(Path(folder) / f"{name}.png"))
+    if height:
+        pg.set_viewport_size({"width": 1500, "height": 1150})
+        pg.wait_for_timeout(600)
+
+
+def _player(pg):
+    pg.wait_for_selector("iframe[title*='gaitscope_player']", timeout=300_000)
+    for _ in range(100):
+        frames = [f for f in pg.frames if "gaitscope_player" in f.url]
+        if frames:
+            return frames[0]
+        pg.wait_for_timeout(100)
+    raise AssertionError("the player's frame did not load")
+
+
+def test_upload_review_step_and_export(server, page):
+    url, data = server
+    pg = page
+    pg.goto(url)
+    pg.get_by_text("New analysis").first.wait_for(timeout=60_000)
+    _shot(pg, "01_new_analysis")
+    pg.locator("input[type=file]").set_input_files(str(SAMPLE))
+    pg.get_by_role("button", name="Analyse").wait_for(timeout=60_000)
+    pg.get_by_label("Runner name (optional)").fill("Sample runner")
+    pg.get_by_role("button", name="Analyse").click()
+    pg.get_by_role("button", name="Cancel").wait_for(timeout=60_000)
+    pg.wait_for_timeout(5000)
+    _shot(pg, "02_progress")
+
+    frame = _player(pg)
+    frame.wait_for_function("window.gsPlayer && window.gsPlayer.ready && window.gsPlayer.shown >= 0",
+                            timeout=120_000)
+    contacts = set(frame.evaluate("window.gsPlayer.data.strikes.map(s => s.ic_frame)"))
+    assert contacts, "the sample should have strikes"
+    before = int(frame.locator("#frameNo").inner_text())
+    pg.keyboard.press(".")  # next strike (any foot)
+    frame.wait_for_function(f"+document.getElementById('frameNo').textContent !== {before}", timeout=5000)
+    landed = int(frame.locator("#frameNo").inner_text())
+    assert landed in contacts and landed > before
+    frame.wait_for_function(f"window.gsPlayer.shown === {landed}", timeout=5000)
+    assert "INITIAL CONTACT" in frame.locator("#evt").inner_text() or frame.locator("#evt .ic").count() == 1
+
+    # frame-step latency: key press -> new frame drawn on the canvas (next animation frame)
+    frame.evaluate("window.gsPlayer.lat = []")
+    for i in range(40):
+        pg.keyboard.press("ArrowRight" if i % 4 != 3 else "ArrowLeft")
+        pg.wait_for_timeout(90)
+    frame.wait_for_function("window.gsPlayer.lat.length >= 36", timeout=10_000)
+    lat = sorted(frame.evaluate("window.gsPlayer.lat"))
+    median, p90 = statistics.median(lat), lat[int(0.9 * (len(lat) - 1))]
+    print(f"\nframe-step latency in Chromium: median {median:.1f} ms, p90 {p90:.1f} ms, n={len(lat)}")
+    assert median < STEP_MEDIAN_LIMIT_MS
+    pg.keyboard.press(".")
+    pg.wait_for_timeout(600)
+    _shot(pg, "03_review", height=1700)
+
+    pg.get_by_role("tab", name="Summary").click()
+    pg.wait_for_timeout(1500)
+    _shot(pg, "04_summary", height=1900)
+
+    pg.get_by_role("tab", name="Export").click()
+    pg.get_by_role("button", name="Make: Annotated clip (MP4)").click()
+    t0 = time.monotonic()
+    video = pg.locator("video[src*='/media/']").first
+    video.wait_for(timeout=300_000)
+    print(f"annotated export of the sample: {time.monotonic() - t0:.1f} s")
+    pg.wait_for_function("() => { const v = document.querySelector(\"video[src*='/media/']\");"
+                         " return v && v.readyState >= 1 && v.videoWidth > 0; }", timeout=60_000)
+    _shot(pg, "05_export", height=1700)
+    exported = list(Path(data).glob("analyses/*/exports/annotated.mp4"))
+    assert len(exported) == 1
+    _check_mp4(exported[0])
+    assert not pg.errors, pg.errors
+
+
+def _check_mp4(path: Path) -> None:
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264"
+        assert s.codec_context.pix_fmt == "yuv420p"
+        assert s.frames > 300
+    head = path.read_bytes()[:1 << 20]
+    moov, mdat = head.find(b"moov"), head.find(b"mdat")
+    assert moov != -1 and (mdat == -1 or moov < mdat), "the index (moov) must come first (faststart)"
+
+
+def test_a_file_that_is_not_a_video_gets_a_message(server, page, tmp_path):
+    url, _ = server
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"this is not a video" * 100)
+    page.goto(url)
+    page.get_by_text("New analysis").first.wait_for(timeout=60_000)
+    page.locator("input[type=file]").set_input_files(str(bad))
+    page.get_by_text("This file cannot be analysed").wait_for(timeout=60_000)
+    assert "holiday.mp4" in page.locator("[data-testid=stAlert]").first.inner_text()
+    assert page.get_by_role("button", name="Open the sample clip").is_visible()
