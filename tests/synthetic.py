@@ -26,8 +26,7 @@ Truth follows the label definitions of ``/work/shared/labels``: ``ic_frame`` is 
 first frame whose picture shows the shoe on the belt; ``toe_off_frame`` the last
 frame that still does. Times are in the track's clock (``t_s``).
 
-Import from tests as ``from synthetic import synth_run`` (pytest puts ``tests/`` on
-``sys.path``).
+Import from tests as ``from tests.synthetic import synth_run``.
 
 >>> track, truth = synth_run(duration_s=2.0, seed=1)
 >>> track.xy_px.shape[1:], truth["faces"], truth["near"]

@@ -1,0 +1,197 @@
+"""Left/right leg identity: swap repair and merge removal (private to :mod:`metrics.clean`).
+
+Pose models label legs from appearance, and in a side view the two legs look alike:
+labels flip for a frame or for long stretches, and at far-foot contact the far foot is
+often drawn on top of the near one ("merge").
+
+Swaps are repaired by a Viterbi search over "as labelled" / "swapped" per frame whose
+cost is how far each leg point lands from the straight-line continuation of its
+two previous positions (a constant-velocity prediction): labels that jump between
+the legs break that continuation, while legs that genuinely cross keep it. Each
+run of frames without a long gap is solved on its own and then oriented so that most
+of its frames keep the model's labels.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from metrics._timing import lower_leg_points
+
+__all__ = ["repair_swaps", "remove_merges", "merged_frames"]
+
+
+def _swap_view(xy: np.ndarray, left: list[int], right: list[int], state: int) -> np.ndarray:
+    """(len(left)*2, 2) leg points of one frame, left then right, after applying ``state``."""
+    a, b = xy[left], xy[right]
+    return np.concatenate([b, a]) if state else np.concatenate([a, b])
+
+
+def _cost(err: np.ndarray, scale: float, cap: float = 1.0) -> float:
+    """Sum over points of a capped squared error in units of ``scale``; NaN points cost nothing."""
+    e = np.linalg.norm(err, axis=-1) / scale
+    e = e[np.isfinite(e)]
+    return float(np.sum(np.minimum(e, cap) ** 2))
+
+
+def _segments(t: np.ndarray, frames: np.ndarray, max_gap_s: float) -> list[np.ndarray]:
+    if not len(frames):
+        return []
+    cut = np.flatnonzero(np.diff(t[frames]) > max_gap_s) + 1
+    return [s for s in np.split(frames, cut) if len(s)]
+
+
+def _viterbi_segment(P: np.ndarray, t: np.ndarray, scale: float, switch_cost: float = 2.0,
+                     swapped_cost: float = 0.1) -> np.ndarray:
+    """States (0 as labelled, 1 swapped) for one segment.
+
+    ``P`` is (n, 2, m, 2): frame, state, point (left points then right points), xy.
+    Costs are in units of one point's capped error. Each change of state costs
+    ``switch_cost`` and each frame relabelled ``swapped_cost``: the model keeps its
+    labels far more often than it flips them, so a relabelling needs evidence.
+    """
+    n = len(P)
+    if n == 1:
+        return np.zeros(1, int)
+    # pair states (s_prev, s_cur) -> index 2*s_prev + s_cur
+    cost = np.full(4, np.inf)
+    for a in (0, 1):
+        for b in (0, 1):
+            cost[2 * a + b] = _cost(P[1, b] - P[0, a], scale) + switch_cost * (a != b) + swapped_cost * (a + b)
+    back = np.zeros((n, 4), int)
+    for j in range(2, n):
+        r = (t[j] - t[j - 1]) / max(t[j - 1] - t[j - 2], 1e-9)
+        new = np.full(4, np.inf)
+        for b in (0, 1):
+            for c in (0, 1):
+                best, arg = np.inf, 0
+                for a in (0, 1):
+                    pred = P[j - 1, b] + (P[j - 1, b] - P[j - 2, a]) * r
+                    v = cost[2 * a + b] + _cost(P[j, c] - pred, scale) + switch_cost * (b != c) + swapped_cost * c
+                    if v < best:
+                        best, arg = v, a
+                new[2 * b + c] = best
+                back[j, 2 * b + c] = arg
+        cost = new
+    states = np.zeros(n, int)
+    k = int(np.argmin(cost))
+    states[-1], states[-2] = k % 2, k // 2
+    for j in range(n - 1, 1, -1):
+        a = back[j, 2 * states[j - 1] + states[j]]
+        states[j - 2] = a
+    return states
+
+
+def merged_frames(xy: np.ndarray, foot_px: float, merge_share: float) -> np.ndarray:
+    """(T,) True where the two feet's ankle, heel and toe lie on average closer than
+    ``merge_share`` foot lengths."""
+    foot = {s: lower_leg_points(s)[1:] for s in ("left", "right")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames without feet
+        d = np.nanmean(np.linalg.norm(xy[:, foot["left"]] - xy[:, foot["right"]], axis=-1), axis=1)
+    return np.isfinite(d) & (d < merge_share * foot_px)
+
+
+def repair_swaps(xy: np.ndarray, vis: np.ndarray, z: np.ndarray, t: np.ndarray, leg_px: float,
+                 max_gap_s: float, foot_px: float, merge_share: float = 0.3
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Relabel knee/ankle/heel/toe so each leg keeps its identity through the clip.
+
+    Parameters
+    ----------
+    xy : (T, 33, 2) positions (NaN = missing); vis, z : (T, 33).
+    t : (T,) times of the pictures in seconds.
+    leg_px : hip-to-ankle length, the error scale.
+    max_gap_s : frames further apart than this are solved separately.
+    foot_px, merge_share : frames with both feet on one spot (see :func:`merged_frames`) are skipped.
+
+    Returns
+    -------
+    xy, vis, z : relabelled copies.
+    n_frames : frames whose legs were relabelled.
+    n_runs : runs of consecutive relabelled frames.
+    """
+    left, right = lower_leg_points("left"), lower_leg_points("right")
+    xy, vis, z = xy.copy(), vis.copy(), z.copy()
+    seen = np.isfinite(xy[:, left + right, 0]).sum(axis=1) >= 4
+    # frames where both feet were drawn on one spot say nothing about identity and spoil
+    # the velocity of the frames after them
+    seen &= ~merged_frames(xy, foot_px, merge_share)
+    frames = np.flatnonzero(seen)
+    swap = np.zeros(len(xy), bool)
+    scale = 0.15 * leg_px
+    for seg in _segments(t, frames, max_gap_s):
+        P = np.stack([np.stack([_swap_view(xy[f], left, right, s) for s in (0, 1)]) for f in seg])
+        st = _viterbi_segment(P, t[seg], scale)
+        swap[seg] = st.astype(bool)
+    for arr in (xy, vis, z):
+        a, b = arr[swap][:, left].copy(), arr[swap][:, right].copy()
+        sel = np.flatnonzero(swap)
+        arr[np.ix_(sel, left)] = b
+        arr[np.ix_(sel, right)] = a
+    runs = int(np.sum(np.diff(np.concatenate([[0], swap.astype(int)])) == 1))
+    return xy, vis, z, int(swap.sum()), runs
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open [start, end) runs of True."""
+    d = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def _deviation(xy: np.ndarray, t: np.ndarray, pts: list[int], start: int, end: int, k: int = 2) -> float:
+    """Mean distance of ``pts`` in frames [start, end) from a straight-line bridge over the run.
+
+    The bridge joins the positions at the nearest seen frames before and after the run
+    (or continues the last ``k`` frames when only one side is seen). NaN when neither is.
+    """
+    seen = np.isfinite(xy[:, pts, 0]).all(axis=1)
+    before = np.flatnonzero(seen[:start])[-k:]
+    after = np.flatnonzero(seen[end:])[:k] + end
+    if not len(before) and not len(after):
+        return float("nan")
+    ref = np.concatenate([before, after])
+    if len(ref) < 2:
+        return float("nan")
+    dev = []
+    for p in pts:
+        for c in (0, 1):
+            coef = np.polyfit(t[ref], xy[ref, p, c], 1)
+            pred = np.polyval(coef, t[start:end])
+            dev.append(np.abs(xy[start:end, p, c] - pred))
+    d = np.nanmean(np.stack(dev))
+    return float(d)
+
+
+def remove_merges(xy: np.ndarray, t: np.ndarray, foot_px: float, max_run_s: float,
+                  merge_share: float = 0.3, jump_share: float = 0.35) -> tuple[np.ndarray, int]:
+    """Blank the wrong leg where both feet were drawn on the same spot.
+
+    A frame is merged when the two feet's ankle, heel and toe lie on average closer
+    than ``merge_share`` foot lengths. For each run of merged frames no longer than
+    ``max_run_s``, the leg whose points leave the straight-line bridge over the run by
+    more than ``jump_share`` foot lengths is set missing (both, when both do); legs that
+    genuinely pass each other stay.
+
+    Returns the new array and the number of leg-frames blanked.
+    """
+    xy = xy.copy()
+    foot = {s: lower_leg_points(s)[1:] for s in ("left", "right")}
+    legs = {s: lower_leg_points(s) for s in ("left", "right")}
+    merged = merged_frames(xy, foot_px, merge_share)
+    n = 0
+    for start, end in _runs(merged):
+        if t[end - 1] - t[start] > max_run_s:
+            continue
+        dev = {s: _deviation(xy, t, foot[s], start, end) for s in ("left", "right")}
+        bad = [s for s in dev if np.isfinite(dev[s]) and dev[s] > jump_share * foot_px]
+        if len(bad) == 2 and dev["left"] != dev["right"]:
+            ratio = max(dev.values()) / max(min(dev.values()), 1e-9)
+            if ratio > 3.0:
+                bad = [max(dev, key=dev.get)]
+        for s in bad:
+            xy[start:end, legs[s]] = np.nan
+            n += int(end - start)
+    return xy, n
