@@ -20,6 +20,7 @@ import math
 import os
 import queue
 import threading
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -168,11 +169,12 @@ def frames_with_overlay(src: ExportSource, start: int = 0, stop: int | None = No
     """Decoded frames ``start <= i < stop`` with their annotated copies."""
     marks = src.marks() if marks is None else marks
     ann = OverlayAnnotator(options)
-    for fr in _prefetched(iter_frames(src.info, start, stop)):
-        if fr.index >= len(src.track):
-            break
-        ov = overlay_for_frame(src.track, marks, fr.index, src.faces, src.tilt_deg)
-        yield fr, ann.annotate(fr.rgb, ov)
+    with closing(_prefetched(iter_frames(src.info, start, stop))) as frames:
+        for fr in frames:
+            if fr.index >= len(src.track):
+                break
+            ov = overlay_for_frame(src.track, marks, fr.index, src.faces, src.tilt_deg)
+            yield fr, ann.annotate(fr.rgb, ov)
 
 
 # ---------------------------------------------------------------- video exports
@@ -193,8 +195,9 @@ def export_annotated_clip(src: ExportSource, path: str | os.PathLike, options: D
     pts = np.asarray(info.pts, float)
     file_t = (pts - pts[start]) * info.time_base
     with VideoWriter(path, info.fps, (info.width, info.height), crf=crf, preset=preset,
-                     timestamps=info.variable_frame_rate) as w:
-        for fr, img in frames_with_overlay(src, start, stop, options):
+                     timestamps=info.variable_frame_rate) as w, \
+            closing(frames_with_overlay(src, start, stop, options)) as frames:
+        for fr, img in frames:
             w.write(img, float(file_t[fr.index]) if info.variable_frame_rate else None)
             prog.step()
     return Path(path)
@@ -220,7 +223,7 @@ def strike_caption(m: StrikeMark, n_strikes: int) -> str:
 def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: DrawOptions = DrawOptions(),
                         on_progress: ProgressFn | None = None, window_s: float = STRIKE_WINDOW_S,
                         slowdown: float = STRIKES_CLIP_SLOWDOWN, freeze_s: float = STRIKE_FREEZE_S,
-                        include_rejected: bool = False, crf: int = 21) -> Path:
+                        include_rejected: bool = False, crf: int = 22, preset: str = "superfast") -> Path:
     """Each contact from ``window_s`` before to ``window_s`` after (real time), ``slowdown`` times
     slower than real life, held still on the contact frame for ``freeze_s``, with a caption.
 
@@ -236,7 +239,7 @@ def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: Dra
     windows = [_strike_window(t, m.ic_frame, window_s) for m in marks]
     real_dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
     out_fps = min(60.0, 1.0 / (real_dt * slowdown))
-    n_freeze = max(1, round(freeze_s * out_fps))
+    n_freeze = max(1, int(freeze_s * out_fps + 0.5))
     total = sum(hi - lo for lo, hi in windows)
     prog = _Progress(on_progress, total)
     need: dict[int, list[int]] = {}
@@ -248,7 +251,7 @@ def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: Dra
     ann = OverlayAnnotator(options)
     first, last = min(lo for lo, _ in windows), max(hi for _, hi in windows)
     info = src.info
-    with VideoWriter(path, out_fps, (info.width, info.height), crf=crf) as w:
+    with VideoWriter(path, out_fps, (info.width, info.height), crf=crf, preset=preset) as w:
 
         def flush(k: int) -> None:
             lo, hi = windows[k]
@@ -260,13 +263,15 @@ def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: Dra
                 prog.step()
 
         done_upto = 0  # segments [0, done_upto) are written
-        for fr in _prefetched(iter_frames(info, first, last)):
-            for k in need.get(fr.index, ()):
-                ov = overlay_for_frame(src.track, [marks[k]], fr.index, src.faces, src.tilt_deg)
-                buffered[k][fr.index] = caption_bar(ann.annotate(fr.rgb, ov), strike_caption(marks[k], n_all), ann)
-            while done_upto < len(marks) and windows[done_upto][1] <= fr.index + 1:
-                flush(done_upto)
-                done_upto += 1
+        with closing(_prefetched(iter_frames(info, first, last))) as frames:
+            for fr in frames:
+                for k in need.get(fr.index, ()):
+                    ov = overlay_for_frame(src.track, [marks[k]], fr.index, src.faces, src.tilt_deg)
+                    buffered[k][fr.index] = caption_bar(ann.annotate(fr.rgb, ov), strike_caption(marks[k], n_all),
+                                                        ann)
+                while done_upto < len(marks) and windows[done_upto][1] <= fr.index + 1:
+                    flush(done_upto)
+                    done_upto += 1
         for k in range(done_upto, len(marks)):  # a damaged tail stopped decoding early
             flush(k)
     return Path(path)

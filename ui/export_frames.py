@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -175,13 +176,14 @@ def contact_cells(src: ExportSource, options: DrawOptions = DrawOptions(clock=Fa
     prog = _Progress(on_progress, last - first)
     cell_ann = OverlayAnnotator(options)
     full_ann = OverlayAnnotator(replace(options, clock=True, contact_banner=True))
-    for fr in _prefetched(iter_frames(src.info, first, last)):
-        for m in by_frame.get(fr.index, ()):
-            ov = overlay_for_frame(src.track, [m], fr.index, src.faces, src.tilt_deg)
-            cells[m.foot].append((m, _cell(cell_ann.annotate(fr.rgb, ov), m, crop_h)))
-            if on_contact is not None:
-                on_contact(m, full_ann.annotate(fr.rgb, ov))
-        prog.step()
+    with closing(_prefetched(iter_frames(src.info, first, last))) as frames:
+        for fr in frames:
+            for m in by_frame.get(fr.index, ()):
+                ov = overlay_for_frame(src.track, [m], fr.index, src.faces, src.tilt_deg)
+                cells[m.foot].append((m, _cell(cell_ann.annotate(fr.rgb, ov), m, crop_h)))
+                if on_contact is not None:
+                    on_contact(m, full_ann.annotate(fr.rgb, ov))
+            prog.step()
     for items in cells.values():
         items.sort(key=lambda x: x[0].ic_frame)
     return cells

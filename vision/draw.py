@@ -356,6 +356,6 @@ class OverlayAnnotator:
         x = img.shape[1] - st.pad_px
         for m in ov.strikes:
             colour = side_rgb(m.foot, m.rejected)
-            title = m.label + (" (rejected)" if m.rejected else "") + (" (edited)" if m.edited else "")
+            title = m.label.replace(" ", "  ") + ("  rejected" if m.rejected else "") + ("  edited" if m.edited else "")
             box = draw_label(img, [title], (x, y), st, text_colour=OUTLINE_RGB, fill=colour, align="right")
             y = box[3] + st.pad_px // 2
