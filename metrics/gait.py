@@ -17,13 +17,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metrics import kinematics as kin
-try:  # TEMPORARY fallbacks until the events engineer's modules land
+try:  # TEMPORARY fallbacks until the events engineer's modules are committed
     from metrics.clean import clean_track, direction_of_travel, near_side
+except ImportError:  # pragma: no cover
+    from metrics._gait_fallback import clean_track, direction_of_travel, near_side
+try:
     from metrics.belt import BeltLine, estimate_belt
+except ImportError:  # pragma: no cover
+    from metrics._gait_fallback import BeltLine, estimate_belt
+try:
     from metrics.events import detect_contacts
 except ImportError:  # pragma: no cover
-    from metrics._gait_fallback import (BeltLine, clean_track, detect_contacts, direction_of_travel,  # noqa
-                                        estimate_belt, near_side)
+    from metrics._gait_fallback import detect_contacts
 from metrics.conventions import faces_name
 from metrics.errors import InputError
 from metrics.landmarks import SIDES
@@ -54,6 +59,8 @@ class GaitOptions:
     tilt_warn_deg : warn when the belt line is tilted more than this.
     outlier_shin_deg, outlier_overstride : a strike whose shin angle (overstride) is further than
         this, and than 4 robust SDs, from its foot's median is rejected as an outlier.
+    cadence_check_tol : warn when the cadence from the contacts and the step period of the clip's
+        leg motion (autocorrelation, :func:`metrics.clean.clean_track`) differ by more than this share.
     """
 
     runner_height_cm: float | None = None
@@ -64,6 +71,7 @@ class GaitOptions:
     tilt_warn_deg: float = 3.0
     outlier_shin_deg: float = 12.0
     outlier_overstride: float = 0.2
+    cadence_check_tol: float = 0.04
 
 
 @dataclass
@@ -166,7 +174,7 @@ def analyze_gait(track: PoseTrack, options: GaitOptions = GaitOptions()) -> Gait
     geom = kin.Geometry(faces, float(belt.tilt_deg), float(belt.y_at_x0_px), leg_len,
                         kin.px_per_cm(leg_len, options.runner_height_cm))
     view = kin.view_check(clean, geom)
-    contacts = detect_contacts(clean, faces, belt)
+    contacts = detect_contacts(clean, faces, belt, near=near)
     detected = sorted((_contact_dict(c, clean) for c in contacts), key=lambda c: c["ic_time_s"])
     clip_warnings = _clip_warnings(belt, view, clean_report, options)
     base = GaitResult(
@@ -299,8 +307,14 @@ def _strike_warnings(strikes: list[dict], summary: dict, opts: GaitOptions) -> l
             f"{len(auto)} of {len(strikes)} strikes were left out of the summary for low confidence or as "
             "outliers; check them in the review and restore the good ones."
         )
+    cad, step_s = summary.get("cadence_spm"), summary.get("clean", {}).get("step_s")
+    if cad and step_s and abs(cad * step_s / 60.0 - 1.0) > opts.cadence_check_tol:
+        out.append(
+            f"The cadence from the contacts ({cad:.0f} steps/min) differs from the rhythm of the leg motion "
+            f"({60.0 / step_s:.0f} steps/min): some contacts may be missing or misplaced; check the strikes."
+        )
     flights = [s["flight_time_ms"] for s in strikes if not s["rejected"] and s.get("flight_time_ms") is not None]
-    if len(flights) >= 3 and np.median(flights) < 0:
+    if flights and np.median(flights) < 0:
         out.append(
             "No flight phase: one foot lands before the other leaves the belt. This looks like walking; "
             "the running measures may not apply."

@@ -18,6 +18,7 @@ cadence
     whole frames, and the median of frame-rounded step times is off by up to half a
     frame (1.5 % at 30 fps), while their mean is not. Falls back to 120 / mean stride
     time (same foot, consecutive, same band) when fewer than two step times exist.
+    None when no step time is consistent with the others.
 asymmetry
     ``asymmetry_pct``: 100 x |L - R| / mean(L, R) of the per-foot means, for times (always
     positive quantities). ``asymmetry_diff``: L - R of the per-foot means, in the measure's
@@ -87,7 +88,7 @@ def cadence_spm(strikes: list[dict]) -> float | None:
     if steps.size >= 2:
         m = np.median(steps)
         steps = steps[(steps >= _STEP_BAND[0] * m) & (steps <= _STEP_BAND[1] * m)]
-        return float(60000.0 / np.mean(steps))
+        return float(60000.0 / np.mean(steps)) if steps.size else None
     strides = []
     for foot in ("left", "right"):
         t = np.array([s["ic_time_s"] for s in kept if s["foot"] == foot])
@@ -96,7 +97,7 @@ def cadence_spm(strikes: list[dict]) -> float | None:
         st = np.array(strides)
         m = np.median(st)
         st = st[(st >= _STEP_BAND[0] * m) & (st <= _STEP_BAND[1] * m)]
-        return float(120.0 / np.mean(st))
+        return float(120.0 / np.mean(st)) if st.size else None
     return None
 
 

@@ -89,3 +89,10 @@ def test_cadence_not_biased_by_whole_frame_contacts():
           "toe_off_time_s": None, "rejected": False} for i in range(30)]
     fill_timing(s)
     assert cadence_spm(s) == pytest.approx(170.0, rel=0.005)
+
+
+def test_cadence_none_when_step_times_disagree():
+    s = [{"foot": "left", "ic_time_s": 0.0}, {"foot": "right", "ic_time_s": 0.3},
+         {"foot": "left", "ic_time_s": 1.1}]
+    fill_timing(s)
+    assert cadence_spm(s) is None

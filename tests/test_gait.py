@@ -1,0 +1,185 @@
+"""analyze_gait end to end on synthetic runners with planted answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from metrics.gait import GaitOptions, analyze_gait, rebuild
+from metrics.landmarks import Landmark
+from metrics.schema import STRIKE_FIELDS
+from tests.synthetic import synth_run
+
+
+def _kept(res, near=None):
+    return [s for s in res.strikes if not s["rejected"] and (near is None or s["near"] == near)]
+
+
+def _true_overstride(truth) -> float:
+    """Mean over contacts of heel ahead of the pelvis centre / leg length, from the noise-free pose."""
+    xy, f = truth["xy_true"], truth["faces"]
+    vals = []
+    for c in truth["contacts"]:
+        i = c["ic_frame"]
+        heel = xy[i, Landmark[f"{c['foot']}_heel"], 0]
+        pelvis = 0.5 * (xy[i, Landmark.left_hip, 0] + xy[i, Landmark.right_hip, 0])
+        vals.append(f * (heel - pelvis) / truth["leg_px"])
+    return float(np.mean(vals))
+
+
+@pytest.mark.parametrize("spm", [160.0, 182.0])
+def test_known_cadence_and_contact_count(spm):
+    track, truth = synth_run(duration_s=8.0, cadence_spm=spm, noise_px=1.0, seed=4)
+    res = analyze_gait(track)
+    assert res.summary["cadence_spm"] == pytest.approx(spm, rel=0.015)
+    assert abs(len(res.strikes) - len(truth["contacts"])) <= 1
+    assert res.runner == {"faces": "right", "near_side": truth["near"]}
+
+
+@pytest.mark.parametrize("faces", [1, -1])
+@pytest.mark.parametrize("shin", [10.0, -10.0])
+def test_planted_shin_both_directions(faces, shin):
+    track, truth = synth_run(duration_s=8.0, shin_angle_ic_deg=shin, faces=faces, noise_px=1.0, seed=5)
+    res = analyze_gait(track)
+    near = res.runner["near_side"]
+    got = res.summary["per_foot"][near]["shin_angle_deg"]
+    want = np.mean([c["shin_angle_at_frame_deg"] for c in truth["contacts"] if c["near"]])
+    assert got["n"] >= 6
+    assert np.sign(got["mean"]) == np.sign(shin)
+    assert got["mean"] == pytest.approx(want, abs=4.0)  # a one-frame contact error is ~5 deg of shank
+
+
+def test_known_overstride_and_centimetres():
+    track, truth = synth_run(duration_s=8.0, shin_angle_ic_deg=12.0, thigh_angle_ic_deg=30.0, noise_px=1.0, seed=6)
+    height_cm = 180.0
+    res = analyze_gait(track, GaitOptions(runner_height_cm=height_cm))
+    both = res.summary["both_feet"]
+    assert both["overstride"]["mean"] == pytest.approx(_true_overstride(truth), abs=0.04)
+    # the synthetic leg is 380 px hip-ankle: 380 px = 0.491 x 180 cm
+    cm_per_px = 0.491 * height_cm / truth["leg_px"]
+    assert res.summary["leg_length_px"] == pytest.approx(truth["leg_px"], rel=0.02)
+    mean_heel_px = np.mean([s["heel_ahead_px"] for s in _kept(res)])
+    assert both["overstride_cm"]["mean"] == pytest.approx(mean_heel_px * cm_per_px, rel=0.03)
+    assert res.summary["vertical_oscillation"] == pytest.approx(0.07, abs=0.015)
+    assert res.summary["vertical_oscillation_cm"] == pytest.approx(0.07 * 0.491 * height_cm, rel=0.25)
+
+
+def test_more_overstride_reads_larger():
+    base = analyze_gait(synth_run(duration_s=6.0, shin_angle_ic_deg=4.0, thigh_angle_ic_deg=20.0, seed=7)[0])
+    over = analyze_gait(synth_run(duration_s=6.0, shin_angle_ic_deg=14.0, thigh_angle_ic_deg=32.0, seed=7)[0])
+    for m in ("shin_angle_deg", "overstride"):
+        assert over.summary["both_feet"][m]["mean"] > base.summary["both_feet"][m]["mean"] + 0.05
+
+
+@pytest.mark.parametrize("tilt", [6.0, -6.0])
+def test_tilted_camera_found_reported_and_corrected(tilt):
+    level = analyze_gait(synth_run(duration_s=8.0, shin_angle_ic_deg=8.0, seed=8)[0])
+    track, truth = synth_run(duration_s=8.0, shin_angle_ic_deg=8.0, tilt_deg=tilt, seed=8)
+    res = analyze_gait(track)
+    assert res.tilt_deg == pytest.approx(tilt, abs=1.0)
+    assert any("not level" in w for w in res.warnings)
+    for m in ("shin_angle_deg", "overstride"):
+        assert res.summary["both_feet"][m]["mean"] == pytest.approx(level.summary["both_feet"][m]["mean"],
+                                                                     abs=2.0 if m.endswith("deg") else 0.03)
+    # a user-given tilt or reference line overrides the estimate
+    forced = analyze_gait(track, GaitOptions(belt_tilt_deg=0.0))
+    assert forced.tilt_deg == 0.0 and not any("not level" in w for w in forced.warnings)
+    y0 = truth["belt_y_at_x0_px"]
+    line = ((0.0, y0), (500.0, y0 + 500.0 * np.tan(np.deg2rad(tilt))))
+    drawn = analyze_gait(track, GaitOptions(belt_line_px=line, belt_tilt_deg=0.0))
+    assert drawn.tilt_deg == pytest.approx(tilt, abs=1e-9)
+    assert drawn.summary["belt"]["source"] == "user line"
+
+
+def test_low_confidence_strikes_are_kept_flagged_and_left_out():
+    track, truth = synth_run(duration_s=8.0, noise_px=1.0, seed=9)
+    far = "left" if truth["near"] == "right" else "right"
+    vis = track.visibility.copy()
+    vis[:, [int(Landmark[n]) for n in Landmark.__members__ if n.startswith(far)]] = 0.05
+    res = analyze_gait(track.replace(visibility=vis))
+    far_strikes = [s for s in res.strikes if s["foot"] == far]
+    assert far_strikes, "strikes are never silently dropped"
+    assert all(s["rejected"] and "low_confidence" in s["flags"] for s in far_strikes)
+    assert res.summary["usable_strikes"][far] == 0
+    assert res.summary["per_foot"][far]["shin_angle_deg"]["n"] == 0
+    assert res.summary["usable_strikes"][truth["near"]] >= 7
+    assert any("left out of the summary" in w for w in res.warnings)
+
+
+def test_short_clip_warns_about_seven_strikes():
+    res = analyze_gait(synth_run(duration_s=3.0, seed=10)[0])
+    assert any("at least 7 per foot" in w for w in res.warnings)
+    long = analyze_gait(synth_run(duration_s=8.0, seed=10)[0])
+    assert not any("at least 7 per foot" in w for w in long.warnings)
+
+
+def _front_view(track, width_px):
+    xy = track.xy_px.copy()
+    xy[:, :, 0] = np.nanmedian(xy[:, :, 0])
+    for name in Landmark.__members__:
+        if name.startswith(("left", "right")):
+            xy[:, Landmark[name], 0] += (-0.5 if name.startswith("left") else 0.5) * width_px
+    return track.replace(xy_px=xy)
+
+
+def test_front_view_withholds_angles_and_warns():
+    track, truth = synth_run(duration_s=6.0, seed=11)
+    res = analyze_gait(_front_view(track, 0.3 * truth["leg_px"]))
+    assert any("side view" in w for w in res.warnings)
+    assert not res.summary["view"]["side_view"]
+    for s in res.strikes:
+        assert s["shin_angle_deg"] is None and s["overstride"] is None and s["strike_pattern"] is None
+    assert res.summary["per_foot"]["left"]["shin_angle_deg"]["mean"] is None
+
+
+def test_walking_warns_no_flight_phase():
+    res = analyze_gait(synth_run(duration_s=8.0, cadence_spm=115.0, contact_share=1.25, seed=12)[0])
+    assert any("walking" in w for w in res.warnings)
+    run = analyze_gait(synth_run(duration_s=8.0, seed=12)[0])
+    assert not any("walking" in w for w in run.warnings)
+    assert run.summary["both_feet"]["flight_time_ms"]["mean"] > 0
+
+
+def test_contract_fields_series_and_json():
+    track, truth = synth_run(duration_s=5.0, seed=13)
+    res = analyze_gait(track, GaitOptions(runner_height_cm=175.0))
+    assert res.strikes
+    ids = [s["id"] for s in res.strikes]
+    assert len(set(ids)) == len(ids)
+    for s in res.strikes:
+        assert set(STRIKE_FIELDS) <= set(s)
+        assert isinstance(s["flags"], list) and s["edited"] is False
+    times = [s["ic_time_s"] for s in res.strikes]
+    assert times == sorted(times)
+    json.dumps({"strikes": res.strikes, "summary": res.summary, "runner": res.runner})
+    T = len(track)
+    for side in ("left", "right"):
+        assert res.series["foot_height_px"][side].shape == (T,)
+    assert res.series["t_s"].shape == (T,)
+    assert res.track_clean.xy_px.shape == track.xy_px.shape
+
+
+def test_cadence_cross_check_against_leg_rhythm():
+    res = analyze_gait(synth_run(duration_s=8.0, seed=14)[0])
+    assert not any("rhythm" in w for w in res.warnings)
+    assert res.summary["clean"]["step_s"] == pytest.approx(60.0 / 170.0, rel=0.03)
+    # contacts that disagree with the leg motion's own period (as misplaced contacts would)
+    off = dataclasses.replace(res, summary={**res.summary, "clean": {**res.summary["clean"], "step_s": 0.4}})
+    assert any("rhythm" in w for w in rebuild(off, [dict(c) for c in res.detected], ()).warnings)
+
+
+@pytest.mark.parametrize("keep", ["nothing", "upper body", "three frames"])
+def test_degenerate_tracks_give_warnings_not_errors(keep):
+    track, _ = synth_run(duration_s=3.0, seed=15)
+    if keep == "three frames":
+        track = track[:3]
+    else:
+        xy = track.xy_px.copy()
+        xy[:, (slice(None) if keep == "nothing" else slice(Landmark.left_hip, None))] = np.nan
+        track = track.replace(xy_px=xy, visibility=np.where(np.isnan(xy[..., 0]), 0.0, track.visibility))
+    res = analyze_gait(track)
+    assert res.strikes == [] and res.summary["cadence_spm"] is None
+    assert any("No foot contacts" in w for w in res.warnings)
