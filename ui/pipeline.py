@@ -15,9 +15,10 @@ from typing import Callable
 import numpy as np
 
 from metrics import GaitOptions, GaitResult, analyze_gait
-from metrics.errors import InputError, NoPersonError
+from metrics.errors import InputError, NoPersonError, VideoError
 from metrics.track import PoseTrack
 from ui.results import write_results
+from vision.scene import scene_check
 from vision.video import VideoInfo, probe
 
 __all__ = ["AnalyzeOptions", "Analysis", "analyze", "file_sha256", "POSE_CACHE_NAME"]
@@ -29,6 +30,8 @@ POSE_CACHE_NAME = "pose_track.npz"
 MIN_DURATION_S = 1.5
 #: A runner must be found in at least this share of frames.
 MIN_PERSON_SHARE = 0.3
+#: Pictures with a shorter side than this give coarse landmarks (a warning).
+SMALL_PICTURE_PX = 240
 
 ProgressFn = Callable[[str, int, int], bool | None]
 
@@ -106,13 +109,60 @@ def run_pose(info: VideoInfo, options: AnalyzeOptions, on_progress: ProgressFn |
     return estimate_track_parallel(info, options.model, workers=options.workers, on_progress=progress)
 
 
-def _check_person(track: PoseTrack, name: str) -> None:
+def _check_person(track: PoseTrack, name: str, scene: dict | None) -> None:
     seen = np.isfinite(track.xy_px[:, :, 0]).any(axis=1)
-    if len(track) == 0 or seen.mean() < MIN_PERSON_SHARE:
+    share = float(seen.mean()) if len(track) else 0.0
+    if share >= MIN_PERSON_SHARE:
+        return
+    if scene and scene.get("dark"):
         raise NoPersonError(
-            f"{name}: no runner found (a person was seen in {100 * seen.mean():.0f} % of frames). "
-            "Film the whole runner side-on, in good light, with the camera still."
+            f"{name}: no runner found: the clip is too dark (brightness {scene['mean_luma']:.0f} of 255) for a "
+            f"person to be seen (found in {100 * share:.0f} % of frames). Film in good light."
         )
+    raise NoPersonError(
+        f"{name}: no runner found (a person was seen in {100 * share:.0f} % of frames). "
+        "Film the whole runner side-on, in good light, with the camera still."
+    )
+
+
+def _scene(info: VideoInfo, track: PoseTrack) -> dict | None:
+    """Brightness and camera motion (advisory: None when the check cannot run)."""
+    try:
+        return scene_check(info, track.xy_px).as_json()
+    except VideoError:
+        return None
+
+
+def _too_short(name: str, info: VideoInfo) -> InputError:
+    if info.frames <= 1:
+        what = "the file holds a single frame (a still picture)"
+    else:
+        what = f"the clip is {info.duration_s:.1f} s ({info.frames} frames)"
+    cut = " The file is also cut off (truncated): only this much of it decodes." if info.truncated else ""
+    return InputError(f"{name}: {what}; at least {MIN_DURATION_S:.1f} s of running (two strides or more) is "
+                      f"needed. Film 10-20 s of steady running.{cut}")
+
+
+def _input_warnings(info: VideoInfo, decoded: int, scene: dict | None) -> list[str]:
+    """Warnings about the file and the filming (the gait measures add their own)."""
+    out = []
+    if info.truncated or decoded < info.frames:
+        span = float(info.times_s()[max(0, decoded - 1)]) if decoded else 0.0
+        out.append(f"The file is cut off (truncated): only the first {decoded} frames ({span:.1f} s) could be "
+                   "decoded and analysed; the rest of the file is missing or damaged.")
+    if min(info.width, info.height) < SMALL_PICTURE_PX:
+        out.append(f"The picture is small ({info.width}x{info.height} pixels), so landmarks are coarse. "
+                   "Film at 720p or more.")
+    if scene and scene.get("dark"):
+        out.append(f"The clip is dark (brightness {scene['mean_luma']:.0f} of 255); landmarks may be unreliable. "
+                   "Film in better light.")
+    if scene and scene.get("camera_moves"):
+        out.append(
+            f"The camera moves (the background shifts by about {100 * scene['pan_share_per_s']:.0f} % of the "
+            "picture width per second). gaitscope assumes a still camera beside the treadmill, so contact timing "
+            "and overstride may be wrong. Fix the phone on a tripod."
+        )
+    return out
 
 
 def analyze(
@@ -131,12 +181,7 @@ def analyze(
     info = probe(video, options.capture_fps)
     warnings: list[str] = []
     if info.duration_s < MIN_DURATION_S or info.frames < 10:
-        raise InputError(
-            f"{video.name}: the clip is {info.duration_s:.1f} s ({info.frames} frames); at least "
-            f"{MIN_DURATION_S:.1f} s of running is needed. Film 10-20 s of steady running."
-        )
-    if info.truncated:
-        warnings.append("The file is cut off (truncated); only the part that decodes was analysed.")
+        raise _too_short(video.name, info)
     out.mkdir(parents=True, exist_ok=True)
     sha = file_sha256(video)
     key = _cache_key(sha, options.model)
@@ -144,13 +189,15 @@ def analyze(
     track = _load_cached(cache, key, info) if options.use_cache else None
     from_cache = track is not None
     if track is None:
-        _save_cache(cache, key, run_pose(info, options, on_progress))
+        raw = run_pose(info, options, on_progress)
+        raw = raw.replace(meta={**raw.meta, "scene": _scene(info, raw)})
+        _save_cache(cache, key, raw)
         # measure from what the cache holds, so a re-run from the cache gives identical results
         track = _load_cached(cache, key, info)
+    scene = track.meta.get("scene") if "scene" in track.meta else _scene(info, track)
     decoded = int(track.meta.get("frames_decoded", len(track)))
-    if decoded < info.frames:
-        warnings.append(f"Only {decoded} of {info.frames} frames could be decoded; the rest of the file is damaged.")
-    _check_person(track, video.name)
+    _check_person(track, video.name, scene)
+    warnings.extend(_input_warnings(info, decoded, scene))
     if track.meta.get("frames_with_several_people", 0) > 0.1 * len(track):
         warnings.append(
             "More than one person is in view; gaitscope followed the runner it found first. "

@@ -12,6 +12,7 @@ slow motion captured at 120/240 fps for playback at 30. Here:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -22,13 +23,19 @@ import av
 import numpy as np
 
 from metrics.errors import VideoError
+from vision.bounded import call_bounded
 
-__all__ = ["VideoInfo", "Frame", "probe", "iter_frames", "MAX_PIXELS", "MAX_FILE_BYTES"]
+__all__ = ["VideoInfo", "Frame", "probe", "iter_frames", "MAX_PIXELS", "MAX_FILE_BYTES", "MAX_FRAMES"]
 
 #: Largest picture accepted (8K UHD). Bigger streams are refused before decoding.
 MAX_PIXELS = 7680 * 4320
 #: Largest file accepted (2 GiB).
 MAX_FILE_BYTES = 2 * 1024**3
+#: Most frames accepted (35 min at 240 fps, 4.6 h at 30 fps): bounds the memory of the index.
+MAX_FRAMES = 500_000
+#: Wall-clock bound on reading a file's index: a floor plus a rate per GiB of file.
+PROBE_TIMEOUT_S = 30.0
+PROBE_TIMEOUT_S_PER_GIB = 60.0
 #: Relative spread of frame intervals above which a clip counts as variable frame rate.
 _VFR_SPREAD = 0.05
 
@@ -95,6 +102,37 @@ class Frame:
     rgb: np.ndarray  # (H, W, 3) uint8, upright
 
 
+#: First bytes of common files that are not videos -> what to call them.
+_NOT_VIDEO_MAGIC = (
+    (b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG picture"), (b"\xff\xd8\xff", "a JPEG picture"),
+    (b"GIF8", "a GIF picture"), (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"BM", "a BMP picture"), (b"ID3", "an MP3 sound file"), (b"fLaC", "a FLAC sound file"),
+    (b"OggS", "an Ogg sound file"), (b"\x7fELF", "a program"), (b"MZ", "a program"),
+    (b"II*\x00", "a TIFF picture"), (b"MM\x00*", "a TIFF picture"), (b"SQLite format 3", "a database"),
+)
+#: ISO-BMFF brands of still pictures (iPhone HEIC photos, AVIF) that look like MP4 files.
+_PICTURE_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+#: Demuxers that read still pictures rather than videos.
+_PICTURE_FORMATS = ("image2", "gif", "webp_pipe", "apng")
+
+
+def _not_a_video(head: bytes) -> str | None:
+    """What a file is when its first bytes show it is not a video (None if it may be one)."""
+    for magic, kind in _NOT_VIDEO_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE"):
+        return "a WebP picture" if head[8:12] == b"WEBP" else "a WAV sound file"
+    if head[4:8] == b"ftyp" and head[8:12] in _PICTURE_BRANDS:
+        return "a HEIC/AVIF photo"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "a web page"
+    if head and all(32 <= c < 127 or c in b"\t\r\n" for c in head):
+        return "a text file"
+    return None
+
+
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
     p = Path(path)
     if not p.is_file():
@@ -106,16 +144,34 @@ def _open(path: str | os.PathLike) -> av.container.InputContainer:
         raise VideoError(
             f"{p.name}: the file is {size / 1024**3:.1f} GB; the limit is 2 GB. Trim the clip to the running part."
         )
+    with open(p, "rb") as f:
+        head = f.read(512)
+    kind = _not_a_video(head)
+    if kind is not None:
+        raise VideoError(f"{p.name}: this is {kind}, not a video. Choose the clip itself (.mp4 or .mov from the "
+                         "phone's camera).")
     try:
         container = av.open(str(p), timeout=30.0)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        if head[4:8] in (b"ftyp", b"mdat", b"wide", b"free", b"moov"):  # an MP4/MOV whose index is missing
+            raise VideoError(
+                f"{p.name}: the file is cut off or damaged (an MP4/MOV without its index, as an interrupted "
+                "copy or upload leaves it), so nothing in it can be read. Copy the clip from the phone again."
+            ) from None
         raise VideoError(
-            f"{p.name}: not a video gaitscope can read ({exc.__class__.__name__}). "
+            f"{p.name}: not a video gaitscope can read (the content is in no video format it knows). "
             "Export it from the phone as .mp4 or .mov (H.264 or HEVC)."
         ) from None
-    if not container.streams.video:
+    if container.format.name in _PICTURE_FORMATS or container.format.name.endswith("_pipe"):
         container.close()
-        raise VideoError(f"{p.name}: the file has no video stream (audio or image only). Choose the video file.")
+        raise VideoError(f"{p.name}: this is a still picture, not a video. Choose the clip itself.")
+    if not container.streams.video:
+        audio = bool(container.streams.audio)
+        container.close()
+        if audio:
+            raise VideoError(f"{p.name}: the file has sound only, no picture (an audio recording). "
+                             "Choose the video file.")
+        raise VideoError(f"{p.name}: the file has no video stream. Choose the video file.")
     return container
 
 
@@ -147,10 +203,28 @@ def _capture_fps_tag(container, stream) -> float | None:
 def probe(path: str | os.PathLike, capture_fps: float | None = None) -> VideoInfo:
     """Read a clip's geometry and the timestamp of every frame (demux only, plus one decode).
 
+    The file is read in a child process bounded in time and memory (:mod:`vision.bounded`),
+    so a crafted file cannot hang or exhaust the caller; the answer comes back as JSON.
+
     Raises ``VideoError`` with a message for the user when the file is not a readable video.
     """
     if capture_fps is not None and not (1.0 <= float(capture_fps) <= 2000.0):
         raise VideoError(f"capture frame rate {capture_fps} is not plausible; give the rate the phone filmed at, e.g. 240.")
+    p = Path(path)
+    try:
+        size_gib = p.stat().st_size / 1024**3
+    except OSError:
+        size_gib = 0.0
+    timeout_s = PROBE_TIMEOUT_S + PROBE_TIMEOUT_S_PER_GIB * size_gib
+    d = call_bounded(_probe_json, (str(path), capture_fps, timeout_s), timeout_s + 5.0, p.name)
+    return VideoInfo(**{**d, "path": str(path), "pts": tuple(int(x) for x in d["pts"])})
+
+
+def _probe_json(path: str, capture_fps: float | None, timeout_s: float) -> dict:
+    return dataclasses.asdict(_probe(path, capture_fps, time.monotonic() + timeout_s))
+
+
+def _probe(path: str | os.PathLike, capture_fps: float | None, deadline: float) -> VideoInfo:
     container = _open(path)
     name = Path(path).name
     try:
@@ -166,6 +240,12 @@ def probe(path: str | os.PathLike, capture_fps: float | None = None) -> VideoInf
             for packet in container.demux(stream):
                 if packet.size and packet.pts is not None:
                     pts.append(int(packet.pts))
+                    if len(pts) > MAX_FRAMES:
+                        raise VideoError(f"{name}: the clip has more than {MAX_FRAMES} frames; trim it to the "
+                                         "running part (10-60 s is plenty).")
+                    if len(pts) % 1024 == 0 and time.monotonic() > deadline:
+                        raise VideoError(f"{name}: reading the file took too long, so gaitscope stopped; the file "
+                                         "is damaged or not an ordinary video. Export the clip again.")
         except av.error.FFmpegError:
             damaged = True  # damaged tail: keep what demuxed
         pts.sort()
