@@ -61,6 +61,9 @@ class GaitOptions:
         this, and than 4 robust SDs, from its foot's median is rejected as an outlier.
     cadence_check_tol : warn when the cadence from the contacts and the step period of the clip's
         leg motion (autocorrelation, :func:`metrics.clean.clean_track`) differ by more than this share.
+    walking_double_support : warn "walking" when both feet are on the belt together in more than
+        this share of frames (running: none; walking: 0.2 and more), or when the median flight
+        time is negative.
     """
 
     runner_height_cm: float | None = None
@@ -72,6 +75,7 @@ class GaitOptions:
     outlier_shin_deg: float = 12.0
     outlier_overstride: float = 0.2
     cadence_check_tol: float = 0.04
+    walking_double_support: float = 0.15
 
 
 @dataclass
@@ -87,7 +91,7 @@ class GaitResult:
         ``overstride_cm``, ``event_confidence``, ``visibility``, ``flags`` (list of str).
     summary : clip figures (see :mod:`metrics.summary`) plus ``trunk_lean_deg``,
         ``vertical_oscillation`` (/ leg length), ``vertical_oscillation_cm``, ``leg_length_px``,
-        ``belt``, ``view``.
+        ``double_support_share``, ``belt``, ``view``, ``clean`` (the cleaning report).
     track_clean : the track every measure was computed from.
     tilt_deg : belt line angle in the picture.
     warnings : plain-English sentences for the user.
@@ -276,6 +280,7 @@ def rebuild(result: GaitResult, contacts: list[dict], edits: tuple, notes: list[
 def _clip_figures(track: PoseTrack, geom: kin.Geometry, strikes: list[dict]) -> dict:
     kept = [s["ic_frame"] for s in strikes if not s["rejected"]]
     vo_px = kin.vertical_oscillation_px(kin.pelvis_height_px(track, geom), kept)
+    heights = {side: kin.foot_height_px(track, side, geom) for side in SIDES}
     lean = kin.trunk_lean_series_deg(track, geom)
     lean = lean[np.isfinite(lean)]
     ll = geom.leg_length_px
@@ -287,6 +292,7 @@ def _clip_figures(track: PoseTrack, geom: kin.Geometry, strikes: list[dict]) -> 
         "leg_length_px": ll if np.isfinite(ll) else None,
         "px_per_cm": geom.px_per_cm,
         "tilt_deg": geom.tilt_deg,
+        "double_support_share": kin.double_support_share(heights, ll),
     }
 
 
@@ -314,7 +320,8 @@ def _strike_warnings(strikes: list[dict], summary: dict, opts: GaitOptions) -> l
             f"({60.0 / step_s:.0f} steps/min): some contacts may be missing or misplaced; check the strikes."
         )
     flights = [s["flight_time_ms"] for s in strikes if not s["rejected"] and s.get("flight_time_ms") is not None]
-    if flights and np.median(flights) < 0:
+    double = summary.get("double_support_share")
+    if (flights and np.median(flights) < 0) or (double is not None and double > opts.walking_double_support):
         out.append(
             "No flight phase: one foot lands before the other leaves the belt. This looks like walking; "
             "the running measures may not apply."

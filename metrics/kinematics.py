@@ -29,7 +29,7 @@ __all__ = [
     "Geometry", "STRIKE_PATTERN_RFS_DEG", "STRIKE_PATTERN_FFS_DEG", "LEG_LENGTH_PER_HEIGHT",
     "leg_length_px", "px_per_cm", "pelvis_xy", "shoulders_xy", "angle_series", "foot_height_px",
     "pelvis_height_px", "trunk_lean_series_deg", "strike_pattern", "strike_measures", "foot_flat_deg",
-    "vertical_oscillation_px", "find_toe_off", "view_check",
+    "vertical_oscillation_px", "find_toe_off", "view_check", "double_support_share",
 ]
 
 #: Foot-strike angle thresholds in degrees (foot angle at contact minus the flat-foot angle).
@@ -264,6 +264,27 @@ def vertical_oscillation_px(pelvis_height: np.ndarray, ic_frames: list[int]) -> 
         if b > a and seg.size >= max(3, (b - a) // 2):
             ranges.append(seg.max() - seg.min())
     return float(np.median(ranges)) if ranges else None
+
+
+def double_support_share(foot_height: dict, leg_len_px: float, tol_leg: float = 0.04) -> float | None:
+    """Share of frames with both feet on the belt: about 0 when running, 0.2 or more when walking.
+
+    A foot counts as on the belt when its height is within ``tol_leg`` x leg length of its own
+    stance level (its 10th-percentile height: the far foot stands higher in the picture).
+    ``foot_height`` maps ``'left'``/``'right'`` to (T,) heights (:func:`foot_height_px`).
+    None when the feet are not seen together or there is no scale.
+    """
+    on, seen = [], []
+    for side in ("left", "right"):
+        h = np.asarray(foot_height[side], float)
+        ok = np.isfinite(h)
+        if ok.sum() < 10 or not np.isfinite(leg_len_px):
+            return None
+        level = np.percentile(h[ok], 10)
+        on.append(ok & (np.where(ok, h, np.inf) <= level + tol_leg * leg_len_px))
+        seen.append(ok)
+    both_seen = seen[0] & seen[1]
+    return float((on[0] & on[1])[both_seen].mean()) if both_seen.sum() >= 10 else None
 
 
 def find_toe_off(track: PoseTrack, side: str, ic_frame: int, geom: Geometry, max_contact_s: float = 0.45,

@@ -183,3 +183,13 @@ def test_px_per_cm_from_height():
     assert kin.px_per_cm(491.0, 200.0) == pytest.approx(5.0)
     assert kin.px_per_cm(491.0, None) is None
     assert kin.px_per_cm(float("nan"), 180.0) is None
+
+
+def test_double_support_share_planted():
+    t = np.arange(300)
+    left = np.where((t // 10) % 2 == 0, 0.0, 50.0)            # on the belt 10 frames, off 10
+    right_run = np.where((t // 10) % 2 == 1, 20.0, 70.0)      # the other half, standing 20 px higher
+    right_walk = np.where(((t + 3) // 10) % 2 == 1, 20.0, 70.0)  # both down 3 frames of every 20
+    assert kin.double_support_share({"left": left, "right": right_run}, 300.0) == 0.0
+    assert kin.double_support_share({"left": left, "right": right_walk}, 300.0) == pytest.approx(0.15, abs=0.01)
+    assert kin.double_support_share({"left": left, "right": np.full(300, np.nan)}, 300.0) is None
