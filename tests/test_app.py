@@ -144,6 +144,10 @@ def test_choose_row_correct_undo_and_reload(data_env):
     _ok(at)
     strikes = _strikes(data, aid)
     assert len(strikes) >= 4
+    at.session_state[f"review:table:{aid}:0"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    _ok(at)
+    assert at.session_state[f"review:seek:{aid}"]["frame"] == strikes[2]["ic_frame"]  # the player jumps there
     player_key = f"player-{aid}"
     used0 = sum(1 for s in strikes if not s["rejected"])
     target = next(s for s in strikes if not s["rejected"])
@@ -223,3 +227,21 @@ def test_damaged_library_is_reported_not_replaced(tmp_path, monkeypatch):
     _ok(at)
     assert any("library cannot be opened" in e.value and "damaged" in e.value for e in at.error)
     assert (tmp_path / "library.sqlite3").read_bytes() == b"garbage" * 100
+
+
+def test_too_short_clip_fails_with_a_message_naming_the_upload(data_env, tmp_path):
+    data, first_id = data_env
+    lib = Library(data)
+    short = excerpt(tmp_path / "short.mp4", 1.0, start_frame=30)
+    at = _app()
+    at.file_uploader[0].upload("Tiny clip.mp4", short.read_bytes(), "video/mp4").run()
+    at.button(key="FormSubmitter:analyse-form-Analyse").click().run()
+    aid = at.query_params["a"]
+    aid = aid[0] if isinstance(aid, list) else aid
+    assert _wait_done(lib, aid, 60) == "failed"
+    at.run()
+    _ok(at)
+    msg = " ".join(e.value for e in at.error)
+    assert "Tiny clip.mp4" in msg and "at least" in msg and "source." not in msg
+    assert lib.analysis(first_id).status == "done"
+    lib.delete_analysis(aid)

@@ -87,18 +87,21 @@ def page(server):
         browser.close()
 
 
-def _shot(pg, name: str, height: int | None = None) -> None:
+def _shot(pg, name: str, height: int = 1150, panel: bool = False) -> None:
+    """Save a screenshot when $GAITSCOPE_SCREENSHOTS is set: the window, or only the open tab's panel."""
     folder = os.environ.get("GAITSCOPE_SCREENSHOTS")
     if not folder:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
-    if height:
-        pg.set_viewport_size({"width": 1500, "height": height})
-        pg.wait_for_timeout(1200)
-    pg.screenshot(path=str(Path(folder) / f"{name}.png"))
-    if height:
-        pg.set_viewport_size({"width": 1500, "height": 1150})
-        pg.wait_for_timeout(600)
+    pg.set_viewport_size({"width": 1500, "height": 2600 if panel else height})
+    pg.wait_for_timeout(1500)
+    path = str(Path(folder) / f"{name}.png")
+    if panel:
+        pg.locator("[role=tabpanel]:visible").first.screenshot(path=path)
+    else:
+        pg.screenshot(path=path)
+    pg.set_viewport_size({"width": 1500, "height": 1150})
+    pg.wait_for_timeout(800)
 
 
 def _player(pg):
@@ -116,14 +119,18 @@ def test_upload_review_step_and_export(server, page):
     pg = page
     pg.goto(url)
     pg.get_by_text("New analysis").first.wait_for(timeout=60_000)
-    _shot(pg, "01_new_analysis")
+    _shot(pg, "01_new_analysis", height=720)
     pg.locator("input[type=file]").set_input_files(str(SAMPLE))
     pg.get_by_role("button", name="Analyse").wait_for(timeout=60_000)
     pg.get_by_label("Runner name (optional)").fill("Sample runner")
+    pg.get_by_role("spinbutton", name="Height in cm (optional)").fill("178")
     pg.get_by_role("button", name="Analyse").click()
     pg.get_by_role("button", name="Cancel").wait_for(timeout=60_000)
-    pg.wait_for_timeout(5000)
-    _shot(pg, "02_progress")
+    try:  # a screenshot with the bar moving: frames done, speed, time left
+        pg.get_by_text("frames/s").first.wait_for(timeout=60_000)
+    except Exception:  # noqa: BLE001 - a fast machine may finish the pose stage before the shot
+        pass
+    _shot(pg, "02_progress", height=560)
 
     frame = _player(pg)
     frame.wait_for_function("window.gsPlayer && window.gsPlayer.ready && window.gsPlayer.shown >= 0",
@@ -150,11 +157,15 @@ def test_upload_review_step_and_export(server, page):
     assert median < STEP_MEDIAN_LIMIT_MS
     pg.keyboard.press(".")
     pg.wait_for_timeout(600)
-    _shot(pg, "03_review", height=1700)
+    _shot(pg, "03_review", height=1180)
+    _shot(pg, "04_strikes", panel=True)
 
     pg.get_by_role("tab", name="Summary").click()
     pg.wait_for_timeout(1500)
-    _shot(pg, "04_summary", height=1900)
+    _shot(pg, "05_summary", panel=True)
+    pg.get_by_role("tab", name="Plots").click()
+    pg.wait_for_timeout(1500)
+    _shot(pg, "06_plots", panel=True)
 
     pg.get_by_role("tab", name="Export").click()
     pg.get_by_role("button", name="Make: Annotated clip (MP4)").click()
@@ -164,7 +175,7 @@ def test_upload_review_step_and_export(server, page):
     print(f"annotated export of the sample: {time.monotonic() - t0:.1f} s")
     pg.wait_for_function("() => { const v = document.querySelector(\"video[src*='/media/']\");"
                          " return v && v.readyState >= 1 && v.videoWidth > 0; }", timeout=60_000)
-    _shot(pg, "05_export", height=1700)
+    _shot(pg, "07_export", panel=True)
     exported = list(Path(data).glob("analyses/*/exports/annotated.mp4"))
     assert len(exported) == 1
     _check_mp4(exported[0])

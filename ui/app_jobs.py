@@ -128,8 +128,10 @@ class AnalysisJob:
             self._finish("cancelled", "Cancelled.")
             return
         except GaitscopeError as exc:
-            lib.finish_analysis(self.analysis_id, "failed", str(exc))
-            self._finish("failed", str(exc))
+            rec = lib.analysis(self.analysis_id)
+            msg = str(exc).replace(self.clip_path.name, rec.clip_name) if rec else str(exc)
+            lib.finish_analysis(self.analysis_id, "failed", msg)
+            self._finish("failed", msg)
             return
         except Exception as exc:  # noqa: BLE001 - any other failure is logged and shown with an id
             code = log_unexpected(lib.log_path(), exc, context=f"analysis {self.analysis_id}")

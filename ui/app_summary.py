@@ -62,11 +62,11 @@ def _table(strikes: list[dict]) -> pd.DataFrame:
         ov = s.get("overstride")
         rows.append({
             "#": n, "foot": "L" if s["foot"] == "left" else "R", "frame": s["ic_frame"],
-            "time (s)": s.get("ic_time_s"), "shin (°)": s.get("shin_angle_deg"),
-            "knee flex. (°)": s.get("knee_flexion_deg"), "foot (°)": s.get("foot_angle_deg"),
+            "time (s)": s.get("ic_time_s"), "status": status, "shin (°)": s.get("shin_angle_deg"),
+            "knee (°)": s.get("knee_flexion_deg"), "foot (°)": s.get("foot_angle_deg"),
             "pattern": s.get("strike_pattern") or "", "overstride (% leg)": None if ov is None else 100 * ov,
             "overstride (cm)": s.get("overstride_cm"), "contact (ms)": s.get("contact_time_ms"),
-            "confidence": s.get("confidence"), "flags": ", ".join(s.get("flags") or []), "status": status,
+            "confidence": s.get("confidence"), "flags": ", ".join(s.get("flags") or []),
         })
     df = pd.DataFrame(rows)
     for col in df.columns:
@@ -84,16 +84,18 @@ def strike_table(strikes: list[dict], key: str) -> int | None:
     df = _table(strikes)
     if df["overstride (cm)"].isna().all():
         df = df.drop(columns=["overstride (cm)"])
+    else:  # centimetres when the runner's height is known
+        df = df.drop(columns=["overstride (% leg)"])
     cfg = {
         "#": st.column_config.NumberColumn(width="small"),
         "time (s)": st.column_config.NumberColumn(format="%.3f"),
         "shin (°)": st.column_config.NumberColumn(format="%.1f"),
-        "knee flex. (°)": st.column_config.NumberColumn(format="%.0f"),
+        "knee (°)": st.column_config.NumberColumn(format="%.0f", help="Knee flexion at contact"),
         "foot (°)": st.column_config.NumberColumn(format="%.0f"),
         "overstride (% leg)": st.column_config.NumberColumn(format="%.0f"),
         "overstride (cm)": st.column_config.NumberColumn(format="%.1f"),
         "contact (ms)": st.column_config.NumberColumn(format="%.0f"),
-        "confidence": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0),
+        "confidence": st.column_config.ProgressColumn(format="%.2f", min_value=0.0, max_value=1.0, width="small"),
     }
     st.caption("Choose a row to jump the player to that strike. Edited and rejected strikes are marked in "
                "'status'; rejected strikes are left out of the summary.")
@@ -177,13 +179,13 @@ def plots_tab(strikes: list[dict]) -> None:
         base = alt.Chart(df.dropna(subset=[measure]))
         used = base.transform_filter(alt.datum.status == "used")
         line = used.mark_line(point=alt.OverlayMarkDef(size=50, filled=True)).encode(
-            x=alt.X("time (s):Q"), y=alt.Y(f"{measure}:Q", scale=alt.Scale(zero=False)),
+            x=alt.X("time (s):Q"), y=alt.Y(f"{measure}:Q", scale=alt.Scale(zero=False), title=measure),
             color=alt.Color("foot:N", scale=colours), tooltip=["foot", "frame", "time (s)", measure])
         rule = used.mark_rule(strokeDash=[4, 3], opacity=0.7).encode(
-            y=f"mean({measure}):Q", color=alt.Color("foot:N", scale=colours))
+            y=alt.Y(f"mean({measure}):Q", title=measure), color=alt.Color("foot:N", scale=colours))
         rej = base.transform_filter(alt.datum.status == "rejected").mark_point(
             shape="circle", size=60, filled=False, color=rgb_hex(REJECTED_RGB)).encode(
-            x="time (s):Q", y=f"{measure}:Q", tooltip=["foot", "frame", "status", measure])
+            x="time (s):Q", y=alt.Y(f"{measure}:Q", title=measure), tooltip=["foot", "frame", "status", measure])
         st.markdown(f"##### {measure.split(' (')[0].capitalize()} per strike")
         st.altair_chart((line + rule + rej).properties(height=220), width="stretch")
     st.caption("Dashed lines: each foot's mean over the strikes used. Hollow grey circles: rejected strikes. "
