@@ -35,8 +35,9 @@ from vision.overlay import StrikeMark, overlay_for_frame, strike_marks
 from vision.video import Frame, VideoInfo, iter_frames
 from vision.writer import ExportError, VideoWriter
 
-__all__ = ["ExportSource", "ExportError", "ProgressFn", "export_annotated_clip", "export_strikes_clip",
-           "export_tables", "atomic_write_bytes", "frames_with_overlay", "STRIKES_CLIP_SLOWDOWN"]
+__all__ = ["ExportSource", "ExportError", "ProgressFn", "Progress", "prefetch", "export_annotated_clip",
+           "export_strikes_clip", "export_tables", "summary_csv", "strike_caption", "atomic_write_bytes",
+           "frames_with_overlay", "STRIKES_CLIP_SLOWDOWN"]
 
 ProgressFn = Callable[[int, int], "bool | None"]
 #: Strikes-only clip: seconds of real time either side of each contact, slowdown, freeze on the contact.
@@ -106,7 +107,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-class _Progress:
+class Progress:
     """Calls ``on_progress(done, total)`` and turns a ``False`` answer into :class:`Cancelled`."""
 
     def __init__(self, on_progress: ProgressFn | None, total: int):
@@ -118,7 +119,7 @@ class _Progress:
             raise Cancelled("export cancelled; no file was written.")
 
 
-def _prefetched(frames: Iterator[Frame], depth: int = 6) -> Iterator[Frame]:
+def prefetch(frames: Iterator[Frame], depth: int = 6) -> Iterator[Frame]:
     """Decode in a background thread (PyAV releases the GIL) while the caller draws and encodes."""
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -169,7 +170,7 @@ def frames_with_overlay(src: ExportSource, start: int = 0, stop: int | None = No
     """Decoded frames ``start <= i < stop`` with their annotated copies."""
     marks = src.marks() if marks is None else marks
     ann = OverlayAnnotator(options)
-    with closing(_prefetched(iter_frames(src.info, start, stop))) as frames:
+    with closing(prefetch(iter_frames(src.info, start, stop))) as frames:
         for fr in frames:
             if fr.index >= len(src.track):
                 break
@@ -191,7 +192,7 @@ def export_annotated_clip(src: ExportSource, path: str | os.PathLike, options: D
     stop = info.frames if stop is None else min(stop, info.frames)
     if not 0 <= start < stop:
         raise ExportError(f"nothing to export: frames {start}..{stop} of a {info.frames}-frame clip")
-    prog = _Progress(on_progress, stop - start)
+    prog = Progress(on_progress, stop - start)
     pts = np.asarray(info.pts, float)
     file_t = (pts - pts[start]) * info.time_base
     with VideoWriter(path, info.fps, (info.width, info.height), crf=crf, preset=preset,
@@ -241,7 +242,7 @@ def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: Dra
     out_fps = min(60.0, 1.0 / (real_dt * slowdown))
     n_freeze = max(1, int(freeze_s * out_fps + 0.5))
     total = sum(hi - lo for lo, hi in windows)
-    prog = _Progress(on_progress, total)
+    prog = Progress(on_progress, total)
     need: dict[int, list[int]] = {}
     for k, (lo, hi) in enumerate(windows):
         for i in range(lo, hi):
@@ -253,27 +254,31 @@ def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: Dra
     info = src.info
     with VideoWriter(path, out_fps, (info.width, info.height), crf=crf, preset=preset) as w:
 
-        def flush(k: int) -> None:
-            lo, hi = windows[k]
-            for i in range(lo, hi):
-                img = buffered[k].pop(i, None)
-                if img is not None:
-                    for _ in range(n_freeze if i == marks[k].ic_frame else 1):
-                        w.write(img)
-                prog.step()
+        def put(k: int, i: int, img: np.ndarray) -> None:
+            for _ in range(n_freeze if i == marks[k].ic_frame else 1):
+                w.write(img)
+            prog.step()
 
-        done_upto = 0  # segments [0, done_upto) are written
-        with closing(_prefetched(iter_frames(info, first, last))) as frames:
+        # Segments are written in order; a frame of the segment being written goes straight to the
+        # file, only frames of later, overlapping segments wait in memory.
+        current = 0
+        with closing(prefetch(iter_frames(info, first, last))) as frames:
             for fr in frames:
                 for k in need.get(fr.index, ()):
                     ov = overlay_for_frame(src.track, [marks[k]], fr.index, src.faces, src.tilt_deg)
-                    buffered[k][fr.index] = caption_bar(ann.annotate(fr.rgb, ov), strike_caption(marks[k], n_all),
-                                                        ann)
-                while done_upto < len(marks) and windows[done_upto][1] <= fr.index + 1:
-                    flush(done_upto)
-                    done_upto += 1
-        for k in range(done_upto, len(marks)):  # a damaged tail stopped decoding early
-            flush(k)
+                    img = caption_bar(ann.annotate(fr.rgb, ov), strike_caption(marks[k], n_all), ann)
+                    if k == current:
+                        put(k, fr.index, img)
+                    else:
+                        buffered[k][fr.index] = img
+                while current < len(marks) and windows[current][1] <= fr.index + 1:
+                    current += 1
+                    if current < len(marks):
+                        for i in sorted(buffered[current]):
+                            put(current, i, buffered[current].pop(i))
+        for k in range(current + 1, len(marks)):  # a damaged tail stopped decoding early
+            for i in sorted(buffered[k]):
+                put(k, i, buffered[k].pop(i))
     return Path(path)
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from metrics.landmarks import SIDES
-from ui.export import (ExportError, ExportSource, ProgressFn, _prefetched, _Progress, atomic_write_bytes)
+from ui.export import (ExportError, ExportSource, ProgressFn, prefetch, Progress, atomic_write_bytes)
 from vision.draw import DrawOptions, OverlayAnnotator, Style, draw_label, format_shin, put_text, style_for, text_size
 from vision.overlay import StrikeMark, overlay_for_frame
 from vision.palette import OUTLINE_RGB, PANEL_RGB, TEXT_RGB, side_rgb, side_letter
@@ -173,10 +173,10 @@ def contact_cells(src: ExportSource, options: DrawOptions = DrawOptions(clock=Fa
         by_frame.setdefault(m.ic_frame, []).append(m)
     first, last = min(by_frame), max(by_frame) + 1
     crop_h = crop_height_px(marks, (src.info.width, src.info.height))
-    prog = _Progress(on_progress, last - first)
+    prog = Progress(on_progress, last - first)
     cell_ann = OverlayAnnotator(options)
     full_ann = OverlayAnnotator(replace(options, clock=True, contact_banner=True))
-    with closing(_prefetched(iter_frames(src.info, first, last))) as frames:
+    with closing(prefetch(iter_frames(src.info, first, last))) as frames:
         for fr in frames:
             for m in by_frame.get(fr.index, ()):
                 ov = overlay_for_frame(src.track, [m], fr.index, src.faces, src.tilt_deg)

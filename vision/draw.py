@@ -220,10 +220,6 @@ def _joints(img, points: list, colour, st: Style, radius: int | None = None) -> 
         cv2.circle(img, c, r * _SUB, colour, -1, _AA, _SHIFT)
 
 
-def _joint(img, p, colour, st: Style, radius: int | None = None) -> None:
-    _joints(img, [p], colour, st, radius)
-
-
 def _wedge(img, centre, radius: int, a0_deg: float, a1_deg: float, colour, alpha: float = 0.4) -> None:
     """Fill the circular sector between two angles with a see-through colour (in its bounding box only)."""
     lo, hi = sorted((a0_deg, a1_deg))
