@@ -17,20 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metrics import kinematics as kin
-try:  # TEMPORARY fallbacks until the events engineer's modules are committed
-    from metrics.clean import clean_track, direction_of_travel, near_side
-except ImportError:  # pragma: no cover
-    from metrics._gait_fallback import clean_track, direction_of_travel, near_side
-try:
-    from metrics.belt import BeltLine, estimate_belt
-except ImportError:  # pragma: no cover
-    from metrics._gait_fallback import BeltLine, estimate_belt
-try:
-    from metrics.events import detect_contacts
-except ImportError:  # pragma: no cover
-    from metrics._gait_fallback import detect_contacts
+from metrics.belt import BeltLine, estimate_belt
+from metrics.clean import clean_track, direction_of_travel, near_side
 from metrics.conventions import faces_name
 from metrics.errors import InputError
+from metrics.events import detect_contacts
 from metrics.landmarks import SIDES
 from metrics.schema import STRIKE_FIELDS
 from metrics.summary import fill_timing, summarize_strikes
@@ -40,7 +31,7 @@ __all__ = ["GaitOptions", "GaitResult", "analyze_gait", "rebuild", "strike_id"]
 
 #: Measures withheld (None) when the clip is not a side view.
 _ANGLE_FIELDS = ("shin_angle_deg", "shin_angle_at_ic_time_deg", "knee_flexion_deg", "foot_angle_deg",
-                 "foot_strike_angle_deg", "strike_pattern", "heel_ahead_px", "overstride", "overstride_cm")
+                 "foot_angle_at_ic_time_deg", "foot_strike_angle_deg", "strike_pattern", "heel_ahead_px", "overstride", "overstride_cm")
 
 
 @dataclass(frozen=True)
@@ -140,7 +131,7 @@ def _resolve_belt(track: PoseTrack, faces: int, options: GaitOptions) -> BeltLin
     return BeltLine(tilt, float(y_c - np.tan(np.deg2rad(tilt)) * cx), est.residual_px, "option")
 
 
-def _contact_dict(c, track: PoseTrack) -> dict:
+def _contact_dict(c) -> dict:
     return {
         "id": strike_id(c.foot, c.ic_frame), "foot": c.foot, "near": bool(c.near),
         "ic_frame": int(c.ic_frame), "ic_time_s": float(c.ic_time_s),
@@ -179,7 +170,7 @@ def analyze_gait(track: PoseTrack, options: GaitOptions = GaitOptions()) -> Gait
                         kin.px_per_cm(leg_len, options.runner_height_cm))
     view = kin.view_check(clean, geom)
     contacts = detect_contacts(clean, faces, belt, near=near)
-    detected = sorted((_contact_dict(c, clean) for c in contacts), key=lambda c: c["ic_time_s"])
+    detected = sorted((_contact_dict(c) for c in contacts), key=lambda c: c["ic_time_s"])
     clip_warnings = _clip_warnings(belt, view, clean_report, options)
     base = GaitResult(
         runner={"faces": faces_name(faces), "near_side": near}, strikes=[],
