@@ -234,3 +234,12 @@ def test_overlay_follows_the_real_pose_model(tmp_path, info):
     _, _, _, frames = decoded(export_annotated_clip(clip, tmp_path / "a.mp4", start=0, stop=12))
     mid = ((knee + ankle) / 2).round().astype(int)
     assert np.abs(frames[10][1][mid[1], mid[0]].astype(int) - SIDE_RGB["left"]).max() < 45
+
+
+def test_shrunk_export_scales_the_overlay_with_the_picture(tmp_path, src):
+    out = export_annotated_clip(src, tmp_path / "small.mp4", start=6, stop=8, max_side=640)
+    _, _, _, frames = decoded(out)
+    img = frames[0][1]
+    assert img.shape == (640, 360, 3)
+    x, y = 315 / 2, 1095 / 2  # the right shin's midpoint, at half size
+    assert np.abs(img[int(y), int(x)].astype(int) - SIDE_RGB["right"]).max() < 45

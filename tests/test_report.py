@@ -95,3 +95,8 @@ def test_pdf_is_one_page(tmp_path, info):
     pdf = write_report_pdf(html_path, tmp_path / "r.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", data)) == 1
+
+
+def test_table_has_left_minus_right(info):
+    page = build_report_html(_source(info, _strikes(5.0, 12.0, 240.0, 260.0)), "Ann")
+    assert "<td>-7.0°</td>" in page and "<td>-20 ms (8%)</td>" in page

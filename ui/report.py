@@ -67,6 +67,17 @@ def report_numbers(src: ExportSource) -> dict:
     }
 
 
+def _diff(per_foot: dict, measure: str, fmt: str, unit: str = "", scale: float = 1.0, percent: bool = False) -> str:
+    """Left minus right of the per-foot means (and, for times, as a % of their mean)."""
+    a, b = per_foot["left"][measure]["mean"], per_foot["right"][measure]["mean"]
+    if a is None or b is None:
+        return "-"
+    text = format((a - b) * scale, "+" + fmt) + unit
+    if percent and a + b > 0:
+        text += f" ({100 * abs(a - b) / ((a + b) / 2):.0f}%)"
+    return text
+
+
 def _pm(st: dict, fmt: str, unit: str = "", scale: float = 1.0) -> str:
     if st["mean"] is None:
         return "-"
@@ -201,14 +212,19 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
     clip = clip_name or Path(src.info.path).name
     head = [th for th in ("", "left", "right")]
     rows = [
-        ("strikes used", *(str(n["n_kept"][s]) for s in SIDES)),
-        ("shin angle at contact", *(_pm(pf[s]["shin_angle_deg"], ".1f", "°") for s in SIDES)),
-        ("overstride (% leg length)", *(_pm(pf[s]["overstride"], ".0f", "%", 100) for s in SIDES)),
-        ("overstride (cm)", *(_pm(pf[s]["overstride_cm"], ".0f", " cm") for s in SIDES)),
-        ("contact time", *(_pm(pf[s]["contact_time_ms"], ".0f", " ms") for s in SIDES)),
-        ("knee flexion at contact", *(_pm(pf[s]["knee_flexion_deg"], ".0f", "°") for s in SIDES)),
+        ("strikes used", *(str(n["n_kept"][s]) for s in SIDES), ""),
+        ("shin angle at contact", *(_pm(pf[s]["shin_angle_deg"], ".1f", "°") for s in SIDES),
+         _diff(pf, "shin_angle_deg", ".1f", "°")),
+        ("overstride (% leg length)", *(_pm(pf[s]["overstride"], ".0f", "%", 100) for s in SIDES),
+         _diff(pf, "overstride", ".0f", "%", 100)),
+        ("overstride (cm)", *(_pm(pf[s]["overstride_cm"], ".0f", " cm") for s in SIDES),
+         _diff(pf, "overstride_cm", ".0f", " cm")),
+        ("contact time", *(_pm(pf[s]["contact_time_ms"], ".0f", " ms") for s in SIDES),
+         _diff(pf, "contact_time_ms", ".0f", " ms", percent=True)),
+        ("knee flexion at contact", *(_pm(pf[s]["knee_flexion_deg"], ".0f", "°") for s in SIDES),
+         _diff(pf, "knee_flexion_deg", ".0f", "°")),
     ]
-    rows = [r for r in rows if any(v != "-" for v in r[1:])]
+    rows = [r for r in rows if any(v != "-" for v in r[1:3])]
     pat = n["patterns"]
     swatch = {s: f'<span class="swatch" style="background:{side_hex(s)}"></span>' for s in SIDES}
     parts = [
@@ -217,7 +233,8 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
         f"<h1>Running gait report{': ' + e(runner_name) if runner_name else ''}</h1>",
         f"<p class='sub'>{e(date)} &middot; clip {e(clip)} &middot; {src.info.duration_s:.1f} s, "
         f"{src.info.frames} frames at {src.info.capture_fps:.0f} fps &middot; runner faces {e(src.faces)}</p>",
-        "<table><thead><tr><th>measure</th>" + "".join(f"<th>{swatch[s]}{s}</th>" for s in SIDES) + "</tr></thead><tbody>",
+        "<table><thead><tr><th>measure</th>" + "".join(f"<th>{swatch[s]}{s}</th>" for s in SIDES)
+        + "<th title='left minus right; for times also as a share of their mean'>left − right</th></tr></thead><tbody>",
     ]
     for r in rows:
         parts.append("<tr>" + "".join(f"<td>{e(v)}</td>" for v in r) + "</tr>")
