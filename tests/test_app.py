@@ -167,7 +167,8 @@ def test_choose_row_correct_undo_and_reload(data_env):
     at.run()
     _ok(at)
     assert {s["id"]: s for s in _strikes(data, aid)}[moved["id"]]["ic_frame"] == moved["ic_frame"] + 2
-    free = max(s["ic_frame"] for s in strikes) + 6
+    taken = {s["ic_frame"] for s in strikes}
+    free = next(f for f in range(strikes[1]["ic_frame"] + 3, 10_000) if f not in taken and f - 1 not in taken)
     at.session_state[player_key] = {"action": "add", "foot": "left", "frame": free, "nonce": "n3"}
     at.run()
     _ok(at)
