@@ -220,14 +220,16 @@ def strike_measures(track: PoseTrack, side: str, ic_frame: int, ic_time_s: float
     shin = cv.shin_angle_deg(xy[p["knee"]], xy[p["ankle"]], f, t)
     foot = cv.foot_angle_deg(xy[p["heel"]], xy[p["foot_index"]], f, t)
     heel_ahead = cv.forward_px(xy[p["heel"]] - pelvis_xy(track[i:i + 1])[0], f, t)
-    series = angle_series(track, side, geom)
-    foot_at_time = _value_at_time(series["foot"], track.t_s, ic_time_s)
+    j = int(np.searchsorted(track.t_s, ic_time_s, side="right"))  # the two frames around the instant
+    near = track[max(j - 1, 0):min(j, len(track) - 1) + 1]
+    series = angle_series(near, side, geom)
+    foot_at_time = _value_at_time(series["foot"], near.t_s, ic_time_s)
     foot_rel = foot_at_time - geom.foot_flat_deg.get(side, 0.0)
     overstride = heel_ahead / geom.leg_length_px if np.isfinite(geom.leg_length_px) else np.nan
     vis = track.visibility[i, [p[k] for k in ("hip", "knee", "ankle", "heel", "foot_index")]]
     return {
         "shin_angle_deg": _num(shin),
-        "shin_angle_at_ic_time_deg": _num(_value_at_time(series["shin"], track.t_s, ic_time_s)),
+        "shin_angle_at_ic_time_deg": _num(_value_at_time(series["shin"], near.t_s, ic_time_s)),
         "knee_flexion_deg": _num(cv.knee_flexion_deg(xy[p["hip"]], xy[p["knee"]], xy[p["ankle"]], f, t)),
         "foot_angle_deg": _num(foot),
         "foot_angle_at_ic_time_deg": _num(foot_at_time),
