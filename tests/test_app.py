@@ -191,19 +191,24 @@ def test_choose_row_correct_undo_and_reload(data_env):
 def test_exports_are_written_and_playable(data_env):
     import av
 
+    import zipfile
+
     data, aid = data_env
     at = _app(aid)
-    for label in ("Make: Tables (CSV, JSON)", "Make: Annotated clip (MP4)", "Make: One-page report (HTML)"):
+    for label in ("Make: Tables (CSV, JSON)", "Make: Annotated clip (MP4)", "Make: One-page report (HTML)",
+                  "Make: Strikes-only clip (MP4)", "Make: Contact frames (PNG) and sheets"):
         next(b for b in at.button if b.label == label).click().run()
         _ok(at)
         assert not at.error, [e.value for e in at.error]
     out = Library(data).exports_dir(aid)
-    assert {"tables.zip", "annotated.mp4", "report.html"} <= {p.name for p in out.iterdir()}
+    assert {"tables.zip", "annotated.mp4", "report.html", "strikes.mp4", "contacts.zip"} <= {p.name for p in out.iterdir()}
+    stills = zipfile.ZipFile(out / "contacts.zip").namelist()
+    n_contacts = len(_strikes(data, aid))
+    assert sum(n.startswith("contacts/strike_") for n in stills) == n_contacts
+    assert {"contact_sheet_left.png", "contact_sheet_right.png"} <= set(stills)
     with av.open(str(out / "annotated.mp4")) as c:
         s = c.streams.video[0]
         assert (s.codec_context.name, s.codec_context.pix_fmt) == ("h264", "yuv420p")
-    import zipfile
-
     assert {"strikes.csv", "summary.csv", "gaitscope_export.json"} <= set(zipfile.ZipFile(out / "tables.zip").namelist())
     assert any(v for v in at.get("video")), "the annotated clip plays in the page"
 
