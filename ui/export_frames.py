@@ -31,8 +31,8 @@ SHEET_CELL_PX = (240, 320)
 _SHEET_COLUMNS = 6
 
 
-def png_bytes(rgb: np.ndarray, compression: int = 3) -> bytes:
-    """PNG of an RGB image (zlib level ``compression``: 3 is fast and near the smallest)."""
+def png_bytes(rgb: np.ndarray, compression: int = 1) -> bytes:
+    """PNG of an RGB image (zlib level ``compression``: 1 is the fastest, about 10 % larger than 3)."""
     ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, compression])
     if not ok:
         raise ExportError("could not encode a PNG image")
