@@ -20,7 +20,7 @@ import numpy as np
 
 from metrics._timing import lower_leg_points
 
-__all__ = ["repair_swaps", "remove_merges", "merged_frames"]
+__all__ = ["repair_swaps", "remove_merges", "merged_frames", "remove_implausible_legs"]
 
 
 def _swap_view(xy: np.ndarray, left: list[int], right: list[int], state: int) -> np.ndarray:
@@ -194,4 +194,39 @@ def remove_merges(xy: np.ndarray, t: np.ndarray, foot_px: float, max_run_s: floa
         for s in bad:
             xy[start:end, legs[s]] = np.nan
             n += int(end - start)
+    return xy, n
+
+
+def remove_implausible_legs(xy: np.ndarray, faces: int, shank_range: tuple[float, float] = (0.6, 1.4),
+                            foot_range: tuple[float, float] = (0.5, 1.6), max_forward_shank_deg: float = 60.0
+                            ) -> tuple[np.ndarray, int]:
+    """Blank leg points in poses no runner can take (the model followed a handrail or a shadow).
+
+    A side's knee, ankle, heel and toe are set missing in a frame when its shank
+    (knee-ankle) is shorter or longer than ``shank_range`` times its median over the clip,
+    or when the ankle is ahead of the knee by more than ``max_forward_shank_deg`` from
+    straight down (the shank reaches forward only while it hangs below the knee).
+    Its heel and toe alone are set missing when the foot (heel-toe) length leaves
+    ``foot_range`` times its median.
+
+    Returns the new array and the number of leg-frames blanked.
+    """
+    xy = xy.copy()
+    n = 0
+    for s in ("left", "right"):
+        knee, ankle, heel, toe = lower_leg_points(s)
+        shank = xy[:, ankle] - xy[:, knee]
+        length = np.linalg.norm(shank, axis=1)
+        foot = np.linalg.norm(xy[:, toe] - xy[:, heel], axis=1)
+        if not np.isfinite(length).any():
+            continue
+        med = np.nanmedian(length)
+        ang = np.degrees(np.arctan2(faces * shank[:, 0], shank[:, 1]))  # 0 = straight down, + = ankle ahead
+        with np.errstate(invalid="ignore"):
+            bad = (length < shank_range[0] * med) | (length > shank_range[1] * med) | (ang > max_forward_shank_deg)
+            fmed = np.nanmedian(foot) if np.isfinite(foot).any() else np.nan
+            bad_foot = (foot < foot_range[0] * fmed) | (foot > foot_range[1] * fmed)
+        xy[np.ix_(np.flatnonzero(bad), [knee, ankle, heel, toe])] = np.nan
+        xy[np.ix_(np.flatnonzero(bad_foot & ~bad), [heel, toe])] = np.nan
+        n += int(bad.sum())
     return xy, n

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, filtfilt
 
-from metrics._swaps import remove_merges, repair_swaps
+from metrics._swaps import remove_implausible_legs, remove_merges, repair_swaps
 from metrics._timing import content_times_s, fill_nan_1d, lower_leg_points, resample, step_period_s
 from metrics.landmarks import Landmark, SIDES
 from metrics.track import PoseTrack
@@ -205,6 +205,7 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
         return track.replace(xy_px=xy), report
     if step is None:
         notes.append("No regular stride was found; smoothing assumed 170 steps per minute.")
+    xy, n_implausible = remove_implausible_legs(xy, faces)
     n_sw, n_runs = 0, 0
     if options.repair_swaps:
         xy, vis, z, n_sw, n_runs = repair_swaps(xy, vis, z, t_pic, leg_px, max_gap_s, foot_px,
@@ -247,7 +248,7 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
         out[rep] = resample(tu, sm, np.clip(t_frame[rep], tu[0], tu[-1]))
     report.update(
         cutoff_hz=float(cut), foot_cutoff_hz=float(foot_cut), swapped_frames=n_sw, swap_runs=n_runs,
-        merge_leg_frames=n_merge, outlier_points=int(bad.sum()),
+        merge_leg_frames=n_merge, implausible_leg_frames=n_implausible, outlier_points=int(bad.sum()),
         filled_points=int((missing_before & ~still_missing).sum()),
         missing_points=int(np.isnan(out[..., 0]).sum()), warnings=notes,
     )

@@ -3,27 +3,35 @@
 Definition (as the hand labels): ``ic_frame`` is the first frame whose picture shows
 the shoe on the belt; ``toe_off_frame`` the last frame that still does.
 
-Method, per foot, in belt coordinates (along the belt, forward = direction of travel;
-height above the belt line):
+Method, per foot, with positions along the belt relative to the pelvis (forward =
+direction of travel) and heights above the belt line:
 
-1. **Step windows** (Zeni et al. 2008): the foot's horizontal position relative to the
-   pelvis peaks once per stride, just before contact. Peaks at least 0.6 stride apart
-   (stride from the autocorrelation of the clip's own motion, so slowed playback works)
-   open one search window each.
-2. **Touch-down**: the *lowest* foot point (heel or toe, whichever is nearer its own
-   stance level: heel for rearfoot, toe for forefoot strikers) enters the belt band
-   ``level + tol``. Each point's stance level is its low quantile over the clip, so the
-   far foot (higher in the picture) and landmark offsets need no calibration. The IC
-   time is interpolated where the height crosses the band, between the last frame
-   above and the first frame in it; ``ic_frame`` is the first picture at or after that
-   time (a repeated frame shows the picture before it, so it is skipped).
-3. **Toe-off**: the first frame after mid-stance where the toe rises above its band;
-   the frame before is the last one on the belt. Falls back to the foot-behind-pelvis
-   minimum when the toe height is unclear.
+1. **Step windows** (Zeni et al. 2008): the foot's position ahead of the pelvis peaks
+   once per stride, just before contact. Peaks at least 0.6 stride apart (stride from
+   the autocorrelation of the clip's own motion, so slowed playback works) open one
+   window each.
+2. **Contact = the belt takes the foot.** After the peak the foot retracts, and at
+   contact the belt (or, overground, the ground while the body passes over it) drags
+   it backward at stance speed. The contact time is when the foot's backward speed
+   relative to the pelvis first reaches ``belt_speed_share`` of that foot's stance
+   speed (median over mid-stance), interpolated between frames and taken as the
+   median over heel, ankle and toe. The pose model and the low-pass smear the sudden
+   change of speed at contact evenly about it; the share sits midway between the
+   retraction speed just before contact and belt speed. Speeds are shares of the
+   foot's own stance speed, so belt speed, camera distance and playback rate cancel.
+3. **Height check**: the lowest foot point (heel or toe, each against its own stance
+   level, so rearfoot, midfoot and forefoot strikes and the far foot's higher belt
+   line all work) must be near the belt around that time; if not, or if the speed
+   signal is unusable, the first frame the lowest point enters the belt band is used
+   and the confidence drops.
+4. ``ic_frame`` is the first picture at or after the contact time (a repeated frame
+   shows the picture before it, so it is never the contact frame).
+5. **Toe-off**: the toe's backward speed falls below the same share of stance speed
+   after mid-stance (the foot leaves the belt and starts to swing); the frame before
+   is the last one on the belt. Falls back to the toe rising above its band.
 
-When no frame of a window reaches the band (a hidden far foot), the contact is placed
-at the window's pelvis peak plus this foot's typical peak-to-contact delay, with low
-confidence.
+When a window yields neither, the contact is placed at the window's pelvis peak plus
+this foot's typical peak-to-contact delay, with low confidence.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ from metrics.landmarks import Landmark, SIDES
 from metrics.track import PoseTrack
 
 __all__ = ["Contact", "EventOptions", "detect_contacts"]
+
+_POINTS = ("heel", "ankle", "foot_index")
 
 
 @dataclass(frozen=True)
@@ -70,26 +80,36 @@ class Contact:
 
 @dataclass(frozen=True)
 class EventOptions:
-    """Parameters of :func:`detect_contacts` (times as shares of the step or stride).
+    """Parameters of :func:`detect_contacts`; times are shares of the step (contact to contact).
 
     Attributes
     ----------
     min_stride_share : pelvis-relative foot peaks closer than this share of a stride are one step.
-    window_before_step, window_after_step : search for touch-down from this long before to
-        this long after the peak, in step periods.
-    tol_leg : belt band half-width as a share of leg length (lower bound).
-    tol_noise : ... and as a multiple of the stance-level noise.
+    belt_speed_share : contact when the foot's backward speed relative to the pelvis reaches this
+        share of its stance speed; toe-off when the toe's falls below it again.
+    toe_off_speed_share : toe-off when the toe's backward speed falls below this share of stance speed.
+    search_step : look for contact up to this long after the peak.
+    stance_from_step, stance_to_step : stance speed is the median over this part of the step
+        after the peak.
+    band_foot : belt band half-width, as a share of the foot length (heel to toe).
+    toe_band_foot : the toe has left the belt when it is this share of the foot length above its level.
+    check_foot : at contact the lowest foot point must be within this share of the foot length
+        of its stance level (else the height rule decides).
     level_quantile : each foot point's stance level is this low quantile of its height.
-    fallback_step : default peak-to-contact delay when a foot has no touch-down found, in steps.
+    peak_delay_step : contact follows the pelvis-relative peak by this much (swing retraction).
     """
 
     min_stride_share: float = 0.6
-    window_before_step: float = 0.3
-    window_after_step: float = 0.6
-    tol_leg: float = 0.02
-    tol_noise: float = 3.0
+    belt_speed_share: float = 0.5
+    toe_off_speed_share: float = 0.5
+    search_step: float = 0.5
+    stance_from_step: float = 0.25
+    stance_to_step: float = 0.55
+    band_foot: float = 0.12
+    toe_band_foot: float = 0.2
+    check_foot: float = 0.6
     level_quantile: float = 0.1
-    fallback_step: float = 0.1
+    peak_delay_step: float = 0.12
 
 
 def _belt_frame(xy: np.ndarray, belt: BeltLine, faces: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,36 +119,103 @@ def _belt_frame(xy: np.ndarray, belt: BeltLine, faces: int) -> tuple[np.ndarray,
     return faces * r[..., 0], -r[..., 1]
 
 
-def _level_and_tol(h: np.ndarray, q: float, leg_px: float, opts: EventOptions) -> tuple[float, float]:
-    """Stance level of a height series and the band half-width above it."""
-    fin = h[np.isfinite(h)]
-    if len(fin) < 5:
-        return float("nan"), float("nan")
-    level = float(np.quantile(fin, q))
-    low = fin[fin <= np.quantile(fin, min(2 * q, 0.5))]
-    noise = float(np.std(low)) if len(low) > 2 else 0.0
-    return level, max(opts.tol_leg * leg_px, opts.tol_noise * noise)
-
-
-def _crossing_time(t: np.ndarray, h: np.ndarray, i: int, thr: float) -> float:
-    """Time between frames i-1 and i where ``h`` falls through ``thr`` (linear)."""
-    if i <= 0 or not np.isfinite(h[i - 1]) or h[i - 1] <= h[i]:
+def _crossing(t: np.ndarray, y: np.ndarray, i: int, thr: float) -> float:
+    """Time between frames i-1 and i where ``y`` passes ``thr`` (linear)."""
+    if i <= 0 or not (np.isfinite(y[i - 1]) and np.isfinite(y[i])) or y[i - 1] == y[i]:
         return float(t[i])
-    f = (h[i - 1] - thr) / (h[i - 1] - h[i])
+    f = (y[i - 1] - thr) / (y[i - 1] - y[i])
     return float(t[i - 1] + np.clip(f, 0.0, 1.0) * (t[i] - t[i - 1]))
 
 
-def _rise_time(t: np.ndarray, h: np.ndarray, i: int, thr: float) -> float:
-    """Time between frames i and i+1 where ``h`` rises through ``thr`` (linear)."""
-    if i + 1 >= len(h) or not np.isfinite(h[i + 1]) or h[i + 1] <= h[i]:
-        return float(t[i])
-    f = (thr - h[i]) / (h[i + 1] - h[i])
-    return float(t[i] + np.clip(f, 0.0, 1.0) * (t[i + 1] - t[i]))
+def _extrema(sig: np.ndarray, distance: int, prominence: float) -> np.ndarray:
+    """Peaks of ``sig``, including ones near the clip's ends (padded with the minimum)."""
+    pad = np.concatenate([[sig.min()], sig, [sig.min()]])
+    pk, _ = find_peaks(pad, distance=distance, prominence=prominence)
+    return pk - 1
 
 
-def _to_clock(t_eff: float, t_pos: np.ndarray, t_s: np.ndarray) -> float:
-    """Map a time on the positions' clock to the clip's timestamps (identical without repeats)."""
-    return float(np.interp(t_eff, t_pos, t_s))
+@dataclass
+class _Foot:
+    """Per-foot series on the clip's pictures."""
+
+    fwd: dict          # point -> position ahead of the pelvis along the belt, px
+    vel: dict          # point -> its rate of change, px/s
+    low: np.ndarray    # lowest of heel/toe above its own stance level, px
+    toe: np.ndarray    # toe above its stance level, px
+
+
+def _foot_series(xy: np.ndarray, t: np.ndarray, side: str, belt: BeltLine, faces: int,
+                 pel_fwd: np.ndarray, q: float) -> _Foot:
+    fwd, vel, rel = {}, {}, {}
+    for p in _POINTS:
+        f, h = _belt_frame(xy[:, Landmark[f"{side}_{p}"]], belt, faces)
+        fwd[p] = f - pel_fwd
+        ok = np.isfinite(fwd[p])
+        vel[p] = np.full(len(t), np.nan)
+        if ok.sum() >= 3:
+            vel[p][ok] = np.gradient(fwd[p][ok], t[ok])
+        if p != "ankle":
+            fin = h[np.isfinite(h)]
+            rel[p] = h - (np.quantile(fin, q) if len(fin) else np.nan)
+    return _Foot(fwd, vel, np.fmin(rel["heel"], rel["foot_index"]), rel["foot_index"])
+
+
+def _stance_speed(ft: _Foot, t: np.ndarray, t_peak: float, step_s: float, opts: EventOptions) -> float:
+    """Median backward speed (negative, px/s) of the foot relative to the pelvis in mid-stance."""
+    sel = (t >= t_peak + opts.stance_from_step * step_s) & (t <= t_peak + opts.stance_to_step * step_s)
+    v = np.concatenate([ft.vel[p][sel] for p in _POINTS])
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if len(v) else float("nan")
+
+
+def _speed_contact(ft: _Foot, t: np.ndarray, pk: int, v_st: float, step_s: float,
+                   opts: EventOptions) -> float | None:
+    """Time the foot's backward speed first reaches ``belt_speed_share`` of ``v_st`` after the peak."""
+    thr = opts.belt_speed_share * v_st
+    stop = np.searchsorted(t, t[pk] + opts.search_step * step_s, side="right")
+    times = []
+    for p in _POINTS:
+        v = ft.vel[p]
+        for i in range(pk + 1, min(stop, len(t))):
+            if np.isfinite(v[i]) and v[i] <= thr:
+                times.append(_crossing(t, v, i, thr))
+                break
+    return float(np.median(times)) if len(times) >= 2 else None
+
+
+def _band_contact(low: np.ndarray, t: np.ndarray, lo: int, hi: int, band: float) -> float | None:
+    """Time the lowest foot point first enters the belt band in [lo, hi), after a frame above it."""
+    above = False
+    for i in range(max(lo, 0), min(hi, len(low))):
+        if not np.isfinite(low[i]):
+            continue
+        if low[i] > band:
+            above = True
+        elif above:
+            return _crossing(t, low, i, band)
+    return None
+
+
+def _toe_off(ft: _Foot, t: np.ndarray, t_ic: float, v_st: float, step_s: float, toe_band: float,
+             opts: EventOptions) -> tuple[int, float] | None:
+    """(last picture on the belt, toe-off time) after a contact at ``t_ic``, or None.
+
+    The toe rising out of its belt band after mid-stance; failing that, its backward
+    speed falling below ``toe_off_speed_share`` of stance speed.
+    """
+    start = int(np.searchsorted(t, t_ic + opts.stance_from_step * step_s))
+    stop = int(np.searchsorted(t, t_ic + 1.2 * step_s))
+    for i in range(max(start, 1), min(stop, len(t))):
+        if np.isfinite(ft.toe[i]) and ft.toe[i] > toe_band and np.isfinite(ft.toe[i - 1]) and ft.toe[i - 1] <= toe_band:
+            return i - 1, _crossing(t, ft.toe, i, toe_band)
+    if np.isfinite(v_st) and v_st < 0:
+        thr = opts.toe_off_speed_share * v_st
+        v = ft.vel["foot_index"]
+        for i in range(max(start, 1), min(stop, len(t))):
+            if np.isfinite(v[i]) and v[i] > thr and np.isfinite(v[i - 1]) and v[i - 1] <= thr:
+                t_to = _crossing(t, v, i, thr)
+                return int(np.searchsorted(t, t_to - 1e-9)) - 1, t_to
+    return None
 
 
 def detect_contacts(track_clean: PoseTrack, faces: int, belt: BeltLine, near: str | None = None,
@@ -143,129 +230,101 @@ def detect_contacts(track_clean: PoseTrack, faces: int, belt: BeltLine, near: st
     near : body side nearer the camera; None = :func:`metrics.clean.near_side` of this track.
     options : see :class:`EventOptions`.
     """
-    if near is None:
-        near = _near_side(track_clean)
     tr = track_clean
+    if near is None:
+        near = _near_side(tr)
     if len(tr) < 5 or not np.isfinite(belt.y_at_x0_px):
         return []
-    uniq = np.flatnonzero(~tr.repeated)          # pictures; repeated frames add nothing
-    t_pic = content_times_s(tr.t_s, tr.repeated)[uniq]
+    uniq = np.flatnonzero(~tr.repeated)          # the clip's pictures; repeated frames add nothing
+    t = content_times_s(tr.t_s, tr.repeated)[uniq]
     t_pos = frame_times_s(tr)
     xy = tr.xy_px[uniq]
-    step_s = step_period_s(xy, t_pic)
-    if step_s is None:
+    step_s = step_period_s(xy, t)
+    if step_s is None or len(t) < 5:
         return []
-    stride_s = 2.0 * step_s
-    leg_px, _ = body_scale_px(xy)
+    _, foot_px = body_scale_px(xy)
+    band = options.band_foot * foot_px
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         pelvis = np.nanmean(xy[:, [Landmark.left_hip, Landmark.right_hip]], axis=1)
     pel_fwd, _ = _belt_frame(pelvis, belt, faces)
-    dt = float(np.median(np.diff(t_pic)))
-    found: list[dict] = []
-    for side in SIDES:
-        pts = {p: xy[:, Landmark[f"{side}_{p}"]] for p in ("heel", "foot_index", "ankle")}
-        fwd = {p: _belt_frame(v, belt, faces)[0] - pel_fwd for p, v in pts.items()}
-        hgt = {p: height_above_belt_px(pts[p], belt) for p in ("heel", "foot_index")}
-        lev = {p: _level_and_tol(hgt[p], options.level_quantile, leg_px, options) for p in hgt}
-        rel = {p: hgt[p] - lev[p][0] for p in hgt}
-        tol = max(lev["heel"][1], lev["foot_index"][1])
-        low = np.fmin(rel["heel"], rel["foot_index"])
-        sig = np.nanmean(np.stack([fwd["heel"], fwd["ankle"]]), axis=0)
-        ok = np.isfinite(sig)
-        if ok.sum() < 5 or not np.isfinite(tol):
-            continue
-        sig_f = np.interp(np.arange(len(sig)), np.flatnonzero(ok), sig[ok])
-        amp = np.quantile(sig_f, 0.95) - np.quantile(sig_f, 0.05)
-        dist = max(1, int(options.min_stride_share * stride_s / dt))
-        peaks = _extrema(sig_f, dist, 0.3 * amp)
-        troughs = _extrema(-sig_f, dist, 0.3 * amp)
-        for pk in peaks:
-            lo = np.searchsorted(t_pic, t_pic[pk] - options.window_before_step * step_s)
-            hi = np.searchsorted(t_pic, t_pic[pk] + options.window_after_step * step_s, side="right")
-            c = _touchdown(t_pic, low, lo, hi, tol)
-            rec = {"foot": side, "peak": int(pk), "lo": int(lo), "hi": int(hi)}
-            if c is None:
-                rec.update(i=None)
-            else:
-                i, t_ic, clarity = c
-                rec.update(i=i, t=t_ic, clarity=clarity)
-            found.append(rec)
-        # toe-offs for this side, attached below
-        for rec in found:
-            if rec["foot"] != side or rec.get("i") is None:
-                continue
-            rec["to"] = _toe_off(t_pic, rel["foot_index"], fwd["foot_index"], rec["i"], step_s, tol, troughs)
-    # fallback for windows without a touch-down: this foot's typical delay after its peak
+    dt = float(np.median(np.diff(t)))
     out: list[Contact] = []
     for side in SIDES:
-        recs = [r for r in found if r["foot"] == side]
-        delays = [r["t"] - t_pic[r["peak"]] for r in recs if r.get("i") is not None]
-        delay = float(np.median(delays)) if delays else options.fallback_step * step_s
+        ft = _foot_series(xy, t, side, belt, faces, pel_fwd, options.level_quantile)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sig = np.nanmean(np.stack([ft.fwd["heel"], ft.fwd["ankle"]]), axis=0)
+        ok = np.isfinite(sig)
+        if ok.sum() < 5:
+            continue
+        sig = np.interp(np.arange(len(sig)), np.flatnonzero(ok), sig[ok])
+        amp = np.quantile(sig, 0.95) - np.quantile(sig, 0.05)
+        peaks = _extrema(sig, max(1, int(options.min_stride_share * 2 * step_s / dt)), 0.3 * amp)
+        recs = []
+        for pk in peaks:
+            v_st = _stance_speed(ft, t, t[pk], step_s, options)
+            t_speed = _speed_contact(ft, t, pk, v_st, step_s, options) if v_st < 0 else None
+            lo = int(np.searchsorted(t, t[pk] - 0.3 * step_s))
+            hi = int(np.searchsorted(t, t[pk] + options.search_step * step_s, side="right"))
+            t_band = _band_contact(ft.low, t, lo, hi, band)
+            t_zeni = _peak_time(t, sig, pk) + options.peak_delay_step * step_s
+            recs.append(_decide(ft, t, pk, t_zeni, t_speed, t_band, v_st, foot_px, step_s, options))
         for r in recs:
-            vis = _foot_visibility(tr, side, uniq, r)
-            if r.get("i") is None:
-                t_ic = t_pic[r["peak"]] + delay
-                if t_ic > t_pic[-1]:
-                    continue
-                conf = 0.3 * vis
-                to = None
-            else:
-                t_ic, conf, to = r["t"], float(np.clip(0.5 * r["clarity"] + 0.5 * vis, 0, 1)), r.get("to")
-            frame = int(uniq[min(np.searchsorted(t_pic, t_ic - 1e-9), len(uniq) - 1)])
+            if r["t"] > t[-1] or r["t"] < t[0]:
+                continue
+            i = int(min(np.searchsorted(t, r["t"] - 1e-9), len(t) - 1))
+            vis = _visibility(tr, side, uniq[max(0, i - 1): i + 2])
+            conf = float(np.clip(r["conf"] * (0.5 + 0.5 * vis), 0.0, 1.0))
+            to = _toe_off(ft, t, r["t"], r["v_st"], step_s, options.toe_band_foot * foot_px, options)
             to_frame = to_time = None
-            if to is not None:
-                to_frame, to_time = int(uniq[to[0]]), _to_clock(to[1], t_pos, tr.t_s)
-            out.append(Contact(side, side == near, frame, _to_clock(t_ic, t_pos, tr.t_s), to_frame, to_time,
-                               round(float(conf), 3)))
-    return _dedupe(sorted(out, key=lambda c: c.ic_frame), options.min_stride_share * stride_s)
+            if to is not None and 0 <= to[0] < len(uniq):
+                to_frame, to_time = int(uniq[to[0]]), float(np.interp(to[1], t_pos, tr.t_s))
+            out.append(Contact(side, side == near, int(uniq[i]), float(np.interp(r["t"], t_pos, tr.t_s)),
+                               to_frame, to_time, round(conf, 3)))
+    return _dedupe(sorted(out, key=lambda c: c.ic_frame), options.min_stride_share * 2 * step_s)
 
 
-def _extrema(sig: np.ndarray, distance: int, prominence: float) -> np.ndarray:
-    """Peaks of ``sig``, including ones near the clip's ends (padded with the minimum)."""
-    pad = np.concatenate([[sig.min()], sig, [sig.min()]])
-    pk, _ = find_peaks(pad, distance=distance, prominence=prominence)
-    return pk - 1
+def _peak_time(t: np.ndarray, sig: np.ndarray, pk: int) -> float:
+    """Sub-frame time of a peak by a parabola through it and its neighbours."""
+    if pk <= 0 or pk >= len(sig) - 1:
+        return float(t[pk])
+    a, b, c = sig[pk - 1], sig[pk], sig[pk + 1]
+    den = a - 2 * b + c
+    frac = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
+    return float(np.interp(pk + frac, np.arange(len(t)), t))
 
 
-def _touchdown(t: np.ndarray, low: np.ndarray, lo: int, hi: int, tol: float):
-    """First frame in [lo, hi) where ``low`` enters the band, after at least one frame above it.
+def _decide(ft: _Foot, t: np.ndarray, pk: int, t_zeni: float, t_speed: float | None, t_band: float | None,
+            v_st: float, foot_px: float, step_s: float, opts: EventOptions) -> dict:
+    """Contact time of one window and a confidence for it.
 
-    Returns (frame, interpolated time, clarity 0..1) or None.
+    The two timing cues (pelvis peak + delay, speed half-way to stance speed) are
+    averaged when the foot is near the belt then; otherwise the height rule decides.
     """
-    above_seen = False
-    for i in range(lo, min(hi, len(low))):
-        v = low[i]
-        if not np.isfinite(v):
-            continue
-        if v > tol:
-            above_seen = True
-            continue
-        if above_seen:
-            prev = low[i - 1] if i > 0 else np.nan
-            drop = (prev - v) if np.isfinite(prev) else 0.0
-            clarity = float(np.clip(drop / (2 * tol), 0.0, 1.0))
-            return i, _crossing_time(t, low, i, tol), clarity
-    return None
+    rec = {"pk": int(pk), "v_st": v_st}
+    if t_speed is not None:
+        both = 0.5 * (t_speed + t_zeni)
+        if _low_near(ft.low, t, both, 0.15 * step_s) <= opts.check_foot * foot_px:
+            agree = abs(t_speed - t_zeni) <= 0.15 * step_s
+            rec.update(t=both, conf=1.0 if agree else 0.7)
+            return rec
+    if t_band is not None and abs(t_band - t_zeni) <= opts.search_step * step_s:
+        rec.update(t=t_band, conf=0.5)
+    elif t_speed is not None:
+        rec.update(t=0.5 * (t_speed + t_zeni), conf=0.4)
+    else:
+        rec.update(t=t_zeni, conf=0.25)
+    return rec
 
 
-def _toe_off(t, toe_rel, toe_fwd, i_ic, step_s, tol, troughs):
-    """(last frame on the belt, toe-off time) after contact ``i_ic``, or None."""
-    start = np.searchsorted(t, t[i_ic] + 0.25 * step_s)
-    stop = np.searchsorted(t, t[i_ic] + 1.3 * step_s)
-    for i in range(max(start, i_ic + 1), min(stop, len(t) - 1)):
-        if np.isfinite(toe_rel[i]) and toe_rel[i] <= tol and np.isfinite(toe_rel[i + 1]) and toe_rel[i + 1] > tol:
-            return i, _rise_time(t, toe_rel, i, tol)
-    cand = troughs[(troughs > i_ic) & (troughs < stop)]
-    if len(cand):
-        return int(cand[0]), float(t[cand[0]])
-    return None
+def _low_near(low: np.ndarray, t: np.ndarray, t0: float, half_s: float) -> float:
+    sel = (t >= t0 - half_s) & (t <= t0 + half_s) & np.isfinite(low)
+    return float(np.min(low[sel])) if sel.any() else float("inf")
 
 
-def _foot_visibility(track: PoseTrack, side: str, uniq: np.ndarray, rec: dict) -> float:
-    idx = [Landmark[f"{side}_{p}"] for p in ("ankle", "heel", "foot_index")]
-    i = rec.get("i") if rec.get("i") is not None else rec["peak"]
-    rows = uniq[max(0, i - 1): i + 2]
+def _visibility(track: PoseTrack, side: str, rows: np.ndarray) -> float:
+    idx = [Landmark[f"{side}_{p}"] for p in _POINTS]
     v = track.visibility[np.ix_(rows, idx)]
     return float(np.clip(np.mean(v), 0.0, 1.0)) if v.size else 0.0
 

@@ -53,6 +53,7 @@ class ClipScore:
     ms_err: list = field(default_factory=list)         # same, milliseconds on the clip's clock
     near_ok: list = field(default_factory=list)        # bool per match
     shin_err_deg: list = field(default_factory=list)   # ours - label
+    toe_off_err: list = field(default_factory=list)    # detected - labelled toe-off frame
     unmatched_labels: list = field(default_factory=list)
     unmatched_detections: list = field(default_factory=list)
     pairs: list = field(default_factory=list)          # (label ic, detected ic, label near, detected near)
@@ -74,6 +75,8 @@ class ClipScore:
             "shin_mae_deg": float(np.mean(np.abs(se))) if len(se) else float("nan"),
             "shin_bias_deg": float(np.mean(se)) if len(se) else float("nan"),
             "shin_n": int(len(se)),
+            "toe_off_mae_frames": float(np.mean(np.abs(self.toe_off_err))) if self.toe_off_err else float("nan"),
+            "toe_off_bias_frames": float(np.mean(self.toe_off_err)) if self.toe_off_err else float("nan"),
         }
 
 
@@ -150,6 +153,8 @@ def score_clip(label: dict, strikes: list[dict], t_s: np.ndarray, track=None, to
         lab_near = lab[i]["foot"] == "near"
         sc.near_ok.append(bool(det[j]["near"]) == lab_near)
         sc.shin_err_deg.append(_our_shin(det[j], track, faces) - _label_shin(lab[i], faces))
+        if lab[i].get("toe_off_frame") is not None and det[j].get("toe_off_frame") is not None:
+            sc.toe_off_err.append(int(det[j]["toe_off_frame"]) - int(lab[i]["toe_off_frame"]))
         sc.pairs.append((lf, df, "near" if lab_near else "far", "near" if det[j]["near"] else "far"))
     sc.unmatched_labels = [lab_f[i] for i in range(len(lab)) if i not in {p[0] for p in pairs}]
     sc.unmatched_detections = [det_f[j] for j in range(len(det)) if j not in matched_d and w0 <= det_f[j] <= w1]
@@ -163,7 +168,7 @@ def pool(scores: list[ClipScore]) -> ClipScore:
         out.n_labelled += s.n_labelled
         out.n_detected += s.n_detected
         out.n_matched += s.n_matched
-        for name in ("frame_err", "ms_err", "near_ok", "shin_err_deg"):
+        for name in ("frame_err", "ms_err", "near_ok", "shin_err_deg", "toe_off_err"):
             getattr(out, name).extend(getattr(s, name))
     return out
 
@@ -179,7 +184,7 @@ def _num(x: float, fmt: str = "5.1f") -> str:
 def format_table(scores: list[ClipScore]) -> str:
     """Plain-text table, one row per clip and a pooled row."""
     head = (f"{'clip':<52} {'lab':>3} {'det':>3} {'rec%':>4} {'prec%':>5} {'|err|fr':>7} {'|err|ms':>7} "
-            f"{'bias fr':>7} {'<=1fr%':>6} {'=0fr%':>5} {'near%':>5} {'shinMAE':>7} {'shinBias':>8}")
+            f"{'bias fr':>7} {'<=1fr%':>6} {'=0fr%':>5} {'near%':>5} {'shinMAE':>7} {'shinBias':>8} {'TO|err|':>7} {'TObias':>6}")
     lines = [head, "-" * len(head)]
     rows = list(scores) + ([pool(scores)] if len(scores) > 1 else [])
     for s in rows:
@@ -188,7 +193,8 @@ def format_table(scores: list[ClipScore]) -> str:
             f"{d['clip'][:52]:<52} {d['labelled']:>3} {d['detected']:>3} {_pct(d['recall'])} {_pct(d['precision']):>5} "
             f"{_num(d['mae_frames'], '7.2f')} {_num(d['mae_ms'], '7.1f')} {_num(d['bias_frames'], '+7.2f')} "
             f"{_pct(d['within_1_frame']):>6} {_pct(d['exact']):>5} {_pct(d['near_far']):>5} "
-            f"{_num(d['shin_mae_deg'], '7.1f')} {_num(d['shin_bias_deg'], '+8.1f')}"
+            f"{_num(d['shin_mae_deg'], '7.1f')} {_num(d['shin_bias_deg'], '+8.1f')} "
+            f"{_num(d['toe_off_mae_frames'], '7.2f')} {_num(d['toe_off_bias_frames'], '+6.2f')}"
         )
     return "\n".join(lines)
 
