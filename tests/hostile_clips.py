@@ -19,7 +19,7 @@ from tests.clipmaker import SAMPLE, read_frames, write_clip
 __all__ = [
     "zero_bytes", "random_bytes", "png_renamed", "pdf_renamed", "audio_only", "truncated", "one_frame",
     "sample_frames", "small_clip", "resized_clip", "long_static_clip", "no_person_clip", "two_runners_clip",
-    "panning_clip", "dark_clip", "shared_excerpt", "huge_picture_clip", "HOSTILE_NAME",
+    "panning_clip", "dark_clip", "shared_excerpt", "huge_picture_clip", "blank_clip", "HOSTILE_NAME",
 ]
 
 #: A file name with spaces, quotes, shell syntax, accents and an emoji.
@@ -127,6 +127,20 @@ def one_frame(path: Path) -> Path:
     return write_clip(path, sample_frames(1))
 
 
+def _write_fast(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    """H.264 at x264's fastest preset (big pictures encode in reasonable time)."""
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        s.options = {"preset": "ultrafast", "x264-params": "log-level=error"}
+        for rgb in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
 def resized_clip(path: Path, size: tuple[int, int], seconds: float, fps: float = 30.0, step: int = 1) -> Path:
     """Sample frames (every ``step``-th) letterboxed into ``size`` = (width, height)."""
     n = int(round(seconds * fps))
@@ -141,7 +155,7 @@ def resized_clip(path: Path, size: tuple[int, int], seconds: float, fps: float =
         y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
         canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
         out.append(canvas)
-    return write_clip(path, out, fps=fps)
+    return _write_fast(path, out, fps)
 
 
 def huge_picture_clip(path: Path, size: tuple[int, int] = (8192, 4352)) -> Path:
@@ -156,6 +170,22 @@ def huge_picture_clip(path: Path, size: tuple[int, int] = (8192, 4352)) -> Path:
             for plane in f.planes:
                 plane.update(bytes([128]) * plane.buffer_size)
             for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+def blank_clip(path: Path, size: tuple[int, int], frames: int, fps: float = 30.0) -> Path:
+    """``frames`` plain grey frames of ``size`` = (width, height): a clip to pair with a synthetic pose track."""
+    w, h = size
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s.options = {"preset": "ultrafast", "x264-params": "log-level=error"}
+        grey = np.full((h, w, 3), 120, np.uint8)
+        for _ in range(frames):
+            for p in s.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
                 c.mux(p)
         for p in s.encode():
             c.mux(p)

@@ -182,7 +182,6 @@ def analyze(
     warnings: list[str] = []
     if info.duration_s < MIN_DURATION_S or info.frames < 10:
         raise _too_short(video.name, info)
-    out.mkdir(parents=True, exist_ok=True)
     sha = file_sha256(video)
     key = _cache_key(sha, options.model)
     cache = out / POSE_CACHE_NAME
@@ -191,6 +190,8 @@ def analyze(
     if track is None:
         raw = run_pose(info, options, on_progress)
         raw = raw.replace(meta={**raw.meta, "scene": _scene(info, raw)})
+        _check_person(raw, video.name, raw.meta["scene"])  # before anything is written
+        out.mkdir(parents=True, exist_ok=True)
         _save_cache(cache, key, raw)
         # measure from what the cache holds, so a re-run from the cache gives identical results
         track = _load_cached(cache, key, info)

@@ -136,6 +136,8 @@ def _not_a_video(head: bytes) -> str | None:
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
     p = Path(path)
     if not p.is_file():
+        if p.exists():
+            raise VideoError(f"{p.name}: not a file (a folder or a device). Choose the video file itself.")
         raise VideoError(f"{p.name}: no such file. Check the path.")
     size = p.stat().st_size
     if size == 0:
