@@ -69,10 +69,16 @@
     }
   }
 
+  /** The pelvis point overstride is measured from: mid-hip when both hips are seen (as metrics/kinematics.py). */
+  function pelvis(D, side, i, s) {
+    const a = pt(D, "left", i, P.hip, s), b = pt(D, "right", i, P.hip, s);
+    return (a && b) ? [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2] : pt(D, side, i, P.hip, s);
+  }
+
   /** Hip drop line and hip-to-heel distance at a contact frame. */
   function overstride(ctx, D, st, i, s, u) {
     const side = st.foot;
-    const h = pt(D, side, i, P.hip, s), he = pt(D, side, i, P.heel, s);
+    const h = pelvis(D, side, i, s), he = pt(D, side, i, P.heel, s);
     if (!h || !he) return;
     const base = [h[0], he[1]];
     dashed(ctx, h, base, COL.ref, 1.5 * u);
