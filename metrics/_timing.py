@@ -138,6 +138,11 @@ def step_period_s(xy_px: np.ndarray, t_s: np.ndarray, min_step_s: float = 0.15) 
     ok = np.isfinite(spread)
     if ok.sum() < 8:
         return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg = np.nanmedian(np.linalg.norm(xy_px[:, Landmark.left_hip] - xy_px[:, Landmark.left_ankle], axis=-1))
+    if np.isfinite(leg) and np.ptp(spread[ok]) < 0.1 * leg:
+        return None  # the feet hardly move apart: not running
     dt = float(np.median(np.diff(t[ok]))) if ok.sum() > 1 else 0.0
     if not dt > 0:
         return None

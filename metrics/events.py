@@ -128,10 +128,14 @@ def _crossing(t: np.ndarray, y: np.ndarray, i: int, thr: float) -> float:
 
 
 def _extrema(sig: np.ndarray, distance: int, prominence: float) -> np.ndarray:
-    """Peaks of ``sig``, including ones near the clip's ends (padded with the minimum)."""
+    """Peaks of ``sig``, including ones near the clip's ends (padded with the minimum).
+
+    The first and last samples never count: a maximum there may still be rising.
+    """
     pad = np.concatenate([[sig.min()], sig, [sig.min()]])
     pk, _ = find_peaks(pad, distance=distance, prominence=prominence)
-    return pk - 1
+    pk = pk - 1
+    return pk[(pk > 0) & (pk < len(sig) - 1)]
 
 
 @dataclass

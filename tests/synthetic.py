@@ -381,8 +381,9 @@ def _observe(xy_true: np.ndarray, contacts: list[dict], near: str, p: SynthParam
         f = slice(first, min(n, first + count))
         a, b = xy[f, lower["left"]].copy(), xy[f, lower["right"]].copy()
         xy[f, lower["left"]], xy[f, lower["right"]] = b, a
-        va, vb = vis[f, lower["left"]].copy(), vis[f, lower["right"]].copy()
-        vis[f, lower["left"]], vis[f, lower["right"]] = vb, va
+        for arr in (vis, z):  # the model's visibility and depth go with the points it mislabels
+            va, vb = arr[f, lower["left"]].copy(), arr[f, lower["right"]].copy()
+            arr[f, lower["left"]], arr[f, lower["right"]] = vb, va
     for f in p.dropped:
         xy[f] = np.nan
         vis[f] = 0.0

@@ -28,10 +28,15 @@ import numpy as np
 from metrics.conventions import faces_sign, shin_angle_deg
 from metrics.landmarks import Landmark
 
-__all__ = ["add_arguments", "run", "shared_dir", "match_contacts", "score_clip", "pool", "ClipScore", "format_table"]
+__all__ = ["add_arguments", "run", "shared_dir", "default_out_dir", "evaluate", "match_contacts", "score_clip", "pool", "ClipScore", "format_table"]
 
 #: Targets the evaluation reports against.
 TARGETS = {"recall": 0.95, "precision": 0.95, "within_1_frame": 0.90, "near_far": 0.95, "shin_mae_deg": 3.0}
+
+
+def default_out_dir(model: str = "full") -> Path:
+    """Where ``evaluate`` caches pose tracks and results unless told otherwise."""
+    return Path(tempfile.gettempdir()) / "gaitscope_evaluate" / model
 
 
 def shared_dir() -> Path | None:
@@ -237,7 +242,7 @@ def run(args) -> int:
         print("evaluate: no labels found (../shared is absent and --labels was not given); nothing to evaluate.")
         return 0
     clips_dir = args.clips or labels_dir.parent / "clips"
-    out = args.out or Path(tempfile.gettempdir()) / "gaitscope_evaluate" / args.model
+    out = args.out or default_out_dir(args.model)
     scores = evaluate(labels_dir, clips_dir, out, args.model, args.tolerance_steps)
     if not scores:
         print(f"evaluate: no labelled clip found in {labels_dir}")
