@@ -4,13 +4,15 @@
 
 1. Repeated frames (``track.repeated``) are set missing: they show the previous
    picture again and say nothing about motion at their own timestamp.
-2. Leg swaps are repaired so each foot keeps its identity (see :mod:`metrics._swaps`).
-3. Brief merges, where the model draws both feet on one spot, blank the wrong leg.
-4. Outliers are rejected with a Hampel filter (running median over a fifth of a step,
-   threshold ``outlier_sigmas`` robust standard deviations and at least
+2. Legs in poses no runner takes (a shank of the wrong length, or reaching forward
+   above the knee: the model followed a handrail) are set missing.
+3. Leg swaps are repaired so each foot keeps its identity (see :mod:`metrics._swaps`).
+4. Outliers are rejected with a Hampel filter (running median over two fifths of a
+   step, threshold ``outlier_sigmas`` robust standard deviations and at least
    ``outlier_min_leg`` leg lengths).
-5. Gaps up to ``max_gap_s`` are filled with a shape-preserving cubic in time.
-6. A zero-lag Butterworth low-pass (``filtfilt``) on a uniform time grid, then
+5. Brief merges, where the model draws both feet on one spot, blank the wrong leg.
+6. Gaps up to ``max_gap_s`` are filled with a shape-preserving cubic in time.
+7. A zero-lag Butterworth low-pass (``filtfilt``) on a uniform time grid, then
    sampled back at each frame.
 
 Time constants follow the clip's own motion: with ``cutoff_hz`` / ``max_gap_s`` left
@@ -133,6 +135,22 @@ def _hampel(xy: np.ndarray, t: np.ndarray, half_window_s: float, sigmas: float, 
     return out
 
 
+def _fill_and_bridge(t: np.ndarray, xy: np.ndarray, max_gap_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """``filled``: gaps up to ``max_gap_s`` filled (cubic); ``bridged``: also every longer inner
+    gap bridged linearly, for the filter (those are blanked again afterwards)."""
+    filled = np.empty_like(xy)
+    bridged = np.full_like(xy, np.nan)
+    for k in range(xy.shape[1]):
+        for c in (0, 1):
+            col = fill_nan_1d(t, xy[:, k, c], max_gap_s)
+            filled[:, k, c] = col
+            fin = np.isfinite(col)
+            if fin.sum() >= 2:
+                inside = (t >= t[fin][0]) & (t <= t[fin][-1])
+                bridged[inside, k, c] = np.interp(t[inside], t[fin], col[fin])
+    return filled, bridged
+
+
 def _lowpass(t: np.ndarray, y: np.ndarray, cutoff_hz: np.ndarray, order: int) -> np.ndarray:
     """Zero-lag Butterworth low-pass of each column of ``y`` (T, n) sampled at times ``t``.
 
@@ -179,7 +197,7 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     clean : PoseTrack with the same frames, timestamps and ``repeated`` flags.
     report : dict with ``step_s`` (step period found, None if none), ``cutoff_hz``,
         ``foot_cutoff_hz``, ``max_gap_s``, ``leg_px``, ``foot_px``, ``repeated_frames``,
-        ``swapped_frames``, ``swap_runs``, ``merge_leg_frames``, ``outlier_points``,
+        ``implausible_leg_frames``, ``swapped_frames``, ``swap_runs``, ``merge_leg_frames``, ``outlier_points``,
         ``filled_points``, ``missing_points`` (still missing after filling) and
         ``warnings`` (plain-English strings).
     """
@@ -199,7 +217,8 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     report = {"faces": int(faces), "step_s": step, "repeated_frames": int(rep.sum()), "leg_px": leg_px,
               "foot_px": foot_px, "max_gap_s": float(max_gap_s)}
     if T < 3 or not np.isfinite(leg_px):
-        report.update(swapped_frames=0, swap_runs=0, merge_leg_frames=0, outlier_points=0, filled_points=0,
+        report.update(swapped_frames=0, swap_runs=0, merge_leg_frames=0, implausible_leg_frames=0,
+                      outlier_points=0, filled_points=0,
                       missing_points=int(np.isnan(xy[..., 0]).sum()), cutoff_hz=None, foot_cutoff_hz=None,
                       warnings=["Too little of the runner was seen to clean the track."])
         return track.replace(xy_px=xy), report
@@ -222,17 +241,7 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     uniq = ~rep
     tu, xu = t_pic[uniq], xy[uniq]
     missing_before = np.isnan(xu[..., 0])
-    filled = np.empty_like(xu)
-    bridged = np.empty_like(xu)
-    for k in range(xu.shape[1]):
-        for c in (0, 1):
-            col = fill_nan_1d(tu, xu[:, k, c], max_gap_s)
-            filled[:, k, c] = col
-            fin = np.isfinite(col)
-            # the filter needs every gap bridged (long ones linearly); they are blanked again after
-            bridged[:, k, c] = np.interp(tu, tu[fin], col[fin]) if fin.sum() >= 2 else np.nan
-            if fin.sum() >= 2:
-                bridged[(tu < tu[fin][0]) | (tu > tu[fin][-1]), k, c] = np.nan
+    filled, bridged = _fill_and_bridge(tu, xu, max_gap_s)
     legs = set(lower_leg_points("left") + lower_leg_points("right"))
     cut = options.cutoff_hz if options.cutoff_hz is not None else options.cutoff_per_stride * stride_hz
     foot_cut = (options.cutoff_hz * options.foot_cutoff_per_stride / options.cutoff_per_stride
