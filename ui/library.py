@@ -162,6 +162,8 @@ class Library:
                 head = f.read(16)
             if head and head != _SQLITE_MAGIC:
                 raise self._damaged("not an SQLite database")
+            if not head and any(any((self.root / sub).iterdir()) for sub in ("clips", "analyses")):
+                raise self._damaged("the index file is empty, but the data folder holds clips and analyses")
         try:
             with self._connect() as db:
                 check = db.execute("PRAGMA quick_check").fetchone()
@@ -243,9 +245,14 @@ class Library:
                                "Free some disk space or choose another data folder.") from None
         if existing is not None:
             return existing, False
-        with self._connect() as db:
-            db.execute("INSERT INTO clips(id, sha256, display_name, ext, size_bytes, added_utc) VALUES (?,?,?,?,?,?)",
-                       (clip_id, digest, str(display_name)[:200], ext, size, _now_utc()))
+        with self._connect() as db:  # check again under the write lock: the same bytes may arrive twice at once
+            row = db.execute("SELECT * FROM clips WHERE sha256 = ?", (digest,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO clips(id, sha256, display_name, ext, size_bytes, added_utc) "
+                           "VALUES (?,?,?,?,?,?)", (clip_id, digest, str(display_name)[:200], ext, size, _now_utc()))
+        if row is not None:
+            _remove_tree(folder)
+            return self._clip(row), False
         return self.clip(clip_id), True
 
     def discard_clip(self, clip_id: str) -> bool:

@@ -6,6 +6,7 @@ No printing and no Streamlit here: progress goes through ``on_progress``.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -15,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from metrics import GaitOptions, GaitResult, analyze_gait
-from metrics.errors import InputError, NoPersonError, VideoError
+from metrics.errors import GaitscopeError, InputError, NoPersonError, VideoError
 from metrics.track import PoseTrack
 from ui.results import write_results
 from vision.scene import scene_check
@@ -87,12 +88,30 @@ def _load_cached(path: Path, key: str, info: VideoInfo) -> PoseTrack | None:
 
 def _save_cache(path: Path, key: str, track: PoseTrack) -> None:
     tmp = path.with_name(path.name + ".part.npz")
-    np.savez_compressed(
-        tmp, key=np.array(key), xy_px=track.xy_px.astype(np.float32),
-        visibility=track.visibility.astype(np.float32), meta=np.array(json.dumps(track.meta)),
-        z=track.z.astype(np.float32), repeated=track.repeated,
-    )
-    tmp.replace(path)
+    try:
+        np.savez_compressed(
+            tmp, key=np.array(key), xy_px=track.xy_px.astype(np.float32),
+            visibility=track.visibility.astype(np.float32), meta=np.array(json.dumps(track.meta)),
+            z=track.z.astype(np.float32), repeated=track.repeated,
+        )
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_error(path.parent, exc) from None
+
+
+def _write_error(folder: Path, exc: OSError) -> GaitscopeError:
+    """A full disk or an unwritable folder, said plainly; the temporary files are already removed."""
+    if exc.errno == errno.ENOSPC:
+        return GaitscopeError(f"the disk is full while writing the results in {folder}; free some space and "
+                              "run the analysis again.")
+    return GaitscopeError(f"could not write the results in {folder} ({exc.strerror or exc}); choose another "
+                          "output folder.")
+
+
+def _remove_temporaries(folder: Path) -> None:
+    for tmp in folder.glob(".*.part"):
+        tmp.unlink(missing_ok=True)
 
 
 def run_pose(info: VideoInfo, options: AnalyzeOptions, on_progress: ProgressFn | None) -> PoseTrack:
@@ -191,7 +210,10 @@ def analyze(
         raw = run_pose(info, options, on_progress)
         raw = raw.replace(meta={**raw.meta, "scene": _scene(info, raw)})
         _check_person(raw, video.name, raw.meta["scene"])  # before anything is written
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _write_error(out, exc) from None
         _save_cache(cache, key, raw)
         # measure from what the cache holds, so a re-run from the cache gives identical results
         track = _load_cached(cache, key, info)
@@ -211,8 +233,12 @@ def analyze(
         gait_opts = GaitOptions(**{**asdict(gait_opts), "runner_height_cm": options.runner_height_cm})
     gait = analyze_gait(track, gait_opts)
     warnings.extend(gait.warnings)
-    document = write_results(out, info, gait, options={**asdict(options), "gait": asdict(gait_opts)},
-                             sha256=sha, warnings=warnings)
+    try:
+        document = write_results(out, info, gait, options={**asdict(options), "gait": asdict(gait_opts)},
+                                 sha256=sha, warnings=warnings)
+    except OSError as exc:
+        _remove_temporaries(out)
+        raise _write_error(out, exc) from None
     if on_progress:
         on_progress("metrics", 1, 1)
     return Analysis(info, track, gait, out, from_cache, warnings, document)
