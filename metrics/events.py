@@ -4,34 +4,40 @@ Definition (as the hand labels): ``ic_frame`` is the first frame whose picture s
 the shoe on the belt; ``toe_off_frame`` the last frame that still does.
 
 Method, per foot, with positions along the belt relative to the pelvis (forward =
-direction of travel) and heights above the belt line:
+direction of travel) and heights above the belt line, on the clip's pictures only
+(repeated frames dropped, pictures re-timed, see :func:`metrics._timing.content_times_s`):
 
-1. **Step windows** (Zeni et al. 2008): the foot's position ahead of the pelvis peaks
-   once per stride, just before contact. Peaks at least 0.6 stride apart (stride from
-   the autocorrelation of the clip's own motion, so slowed playback works) open one
-   window each.
-2. **Contact = the belt takes the foot.** After the peak the foot retracts, and at
-   contact the belt (or, overground, the ground while the body passes over it) drags
-   it backward at stance speed. The contact time is when the foot's backward speed
-   relative to the pelvis first reaches ``belt_speed_share`` of that foot's stance
-   speed (median over mid-stance), interpolated between frames and taken as the
-   median over heel, ankle and toe. The pose model and the low-pass smear the sudden
-   change of speed at contact evenly about it; the share sits midway between the
-   retraction speed just before contact and belt speed. Speeds are shares of the
-   foot's own stance speed, so belt speed, camera distance and playback rate cancel.
+1. **Step windows** (Zeni et al. 2008): the foot's position ahead of the pelvis (heel
+   and ankle) peaks once per stride, just before contact. Peaks at least 0.6 stride
+   apart (stride from the autocorrelation of the clip's own motion, so slowed
+   playback works) open one window each.
+2. **Contact time**, the mean of two cues that fail differently:
+
+   * *peak + retraction*: the sub-frame peak time plus ``peak_delay_step`` (0.12 of a
+     step: the swing foot retracts briefly before it lands);
+   * *the belt takes the foot*: at contact the belt (or, overground, the ground while
+     the body passes over it) drags the foot backward at stance speed. The time its
+     backward speed relative to the pelvis first reaches ``belt_speed_share`` (half)
+     of its mid-stance speed, median over heel, ankle and toe. Being a share of the
+     foot's own stance speed, belt speed, camera distance and playback rate cancel.
+
+   On the labelled clips the peak cue alone lands about 0.1 step early and the speed
+   cue's bias depends on how the pose model smooths in time; their mean was within
+   one frame of the hand labels for every contact of the 30 fps clips with two
+   versions of the pose pass.
 3. **Height check**: the lowest foot point (heel or toe, each against its own stance
    level, so rearfoot, midfoot and forefoot strikes and the far foot's higher belt
-   line all work) must be near the belt around that time; if not, or if the speed
-   signal is unusable, the first frame the lowest point enters the belt band is used
-   and the confidence drops.
+   line all work) must be near the belt then; if not, the first frame the lowest point
+   enters the belt band (``band_foot`` foot lengths) is used, with lower confidence.
 4. ``ic_frame`` is the first picture at or after the contact time (a repeated frame
    shows the picture before it, so it is never the contact frame).
-5. **Toe-off**: the toe's backward speed falls below the same share of stance speed
-   after mid-stance (the foot leaves the belt and starts to swing); the frame before
-   is the last one on the belt. Falls back to the toe rising above its band.
+5. **Toe-off**: the toe rising more than ``toe_band_foot`` foot lengths above its
+   stance level after mid-stance, the frame before being the last on the belt;
+   failing that, the toe's backward speed falling below ``toe_off_speed_share`` of
+   stance speed.
 
-When a window yields neither, the contact is placed at the window's pelvis peak plus
-this foot's typical peak-to-contact delay, with low confidence.
+Confidence: 1 when the two timing cues agree within 0.15 step and the foot is near the
+belt, less otherwise; scaled by the model's visibility of the foot.
 """
 
 from __future__ import annotations
