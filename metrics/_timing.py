@@ -114,40 +114,52 @@ def lower_leg_points(side: str) -> list[int]:
     return [int(Landmark[f"{side}_{p}"]) for p in ("knee", "ankle", "heel", "foot_index")]
 
 
+def _feet_spread(xy_px: np.ndarray, axis: int) -> np.ndarray:
+    """|left - right| along one image axis, averaged over ankle, heel and toe (NaN where unseen)."""
+    parts = [np.abs(xy_px[:, Landmark[f"left_{p}"], axis] - xy_px[:, Landmark[f"right_{p}"], axis])
+             for p in ("ankle", "heel", "foot_index")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames without feet
+        return np.nanmean(np.stack(parts), axis=0)
+
+
 def step_period_s(xy_px: np.ndarray, t_s: np.ndarray, min_step_s: float = 0.15) -> float | None:
     """Step period (time from one foot's contact to the other's) by autocorrelation.
 
     The signal is the horizontal spread of the two feet, ``|x_left - x_right|`` averaged
     over ankle, heel and toe: it peaks once per step and does not care which foot is
-    which, so leg swaps do not disturb it. The period is the lag of the highest
-    autocorrelation peak, taking the shortest lag whose peak is nearly as high (so a
-    multiple of the period is not chosen). Works in the clip's own time units, so a
-    slowed-down clip gives a proportionally longer period.
+    which, so leg swaps do not disturb it. When the feet hardly move apart horizontally
+    (a view from the front or back) their vertical spread is used instead. The period
+    is the lag of the highest autocorrelation peak, taking the shortest lag whose peak
+    is nearly as high (so a multiple of the period is not chosen). Works in the clip's
+    own time units, so a slowed-down clip gives a proportionally longer period.
 
-    Returns None when no periodic motion is found.
+    Returns None when no periodic motion is found (or the feet move less than a tenth
+    of a leg length).
     """
     t = np.asarray(t_s, float)
     if len(t) < 8:
         return None
-    parts = []
-    for p in ("ankle", "heel", "foot_index"):
-        parts.append(np.abs(xy_px[:, Landmark[f"left_{p}"], 0] - xy_px[:, Landmark[f"right_{p}"], 0]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # frames without feet
-        spread = np.nanmean(np.stack(parts), axis=0)
-    ok = np.isfinite(spread)
-    if ok.sum() < 8:
-        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         leg = np.nanmedian(np.linalg.norm(xy_px[:, Landmark.left_hip] - xy_px[:, Landmark.left_ankle], axis=-1))
-    if np.isfinite(leg) and np.ptp(spread[ok]) < 0.1 * leg:
-        return None  # the feet hardly move apart: not running
-    dt = float(np.median(np.diff(t[ok]))) if ok.sum() > 1 else 0.0
+    for axis in (0, 1):
+        spread = _feet_spread(xy_px, axis)
+        ok = np.isfinite(spread)
+        if ok.sum() < 8:
+            return None
+        if not np.isfinite(leg) or np.ptp(spread[ok]) >= 0.1 * leg:
+            return _period(t[ok], spread[ok], min_step_s)
+    return None  # the feet hardly move: not running
+
+
+def _period(t: np.ndarray, y: np.ndarray, min_step_s: float) -> float | None:
+    """Period of ``y(t)`` from its autocorrelation (see :func:`step_period_s`)."""
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     if not dt > 0:
         return None
-    grid = np.arange(t[ok][0], t[ok][-1], dt)
-    y = np.interp(grid, t[ok], spread[ok])
+    grid = np.arange(t[0], t[-1], dt)
+    y = np.interp(grid, t, y)
     y = y - y.mean()
     n = len(y)
     if n < 8 or not np.any(y):

@@ -252,13 +252,13 @@ def detect_contacts(track_clean: PoseTrack, faces: int, belt: BeltLine, near: st
     step_s = step_period_s(xy, t)
     if step_s is None or len(t) < 5:
         return []
-    _, foot_px = body_scale_px(xy)
+    leg_px, foot_px = body_scale_px(xy)
     band = options.band_foot * foot_px
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         pelvis = np.nanmean(xy[:, [Landmark.left_hip, Landmark.right_hip]], axis=1)
     pel_fwd, _ = _belt_frame(pelvis, belt, faces)
-    dt = float(np.median(np.diff(t)))
+    min_gap = max(1, int(options.min_stride_share * 2 * step_s / float(np.median(np.diff(t)))))
     out: list[Contact] = []
     for side in SIDES:
         ft = _foot_series(xy, t, side, belt, faces, pel_fwd, options.level_quantile)
@@ -270,16 +270,10 @@ def detect_contacts(track_clean: PoseTrack, faces: int, belt: BeltLine, near: st
             continue
         sig = np.interp(np.arange(len(sig)), np.flatnonzero(ok), sig[ok])
         amp = np.quantile(sig, 0.95) - np.quantile(sig, 0.05)
-        peaks = _extrema(sig, max(1, int(options.min_stride_share * 2 * step_s / dt)), 0.3 * amp)
-        recs = []
-        for pk in peaks:
-            v_st = _stance_speed(ft, t, t[pk], step_s, options)
-            t_speed = _speed_contact(ft, t, pk, v_st, step_s, options) if v_st < 0 else None
-            lo = int(np.searchsorted(t, t[pk] - 0.3 * step_s))
-            hi = int(np.searchsorted(t, t[pk] + options.search_step * step_s, side="right"))
-            t_band = _band_contact(ft.low, t, lo, hi, band)
-            t_zeni = _peak_time(t, sig, pk) + options.peak_delay_step * step_s
-            recs.append(_decide(ft, t, pk, t_zeni, t_speed, t_band, v_st, foot_px, step_s, options))
+        if amp >= 0.1 * leg_px:
+            recs = _fore_aft_windows(ft, t, sig, amp, min_gap, step_s, foot_px, band, options)
+        else:  # no fore-aft swing (seen from the front or back): the feet's heights alone
+            recs = _height_windows(ft, t, min_gap, step_s, band, leg_px, options)
         for r in recs:
             if r["t"] > t[-1] or r["t"] < t[0]:
                 continue
@@ -293,6 +287,40 @@ def detect_contacts(track_clean: PoseTrack, faces: int, belt: BeltLine, near: st
             out.append(Contact(side, side == near, int(uniq[i]), float(np.interp(r["t"], t_pos, tr.t_s)),
                                to_frame, to_time, round(conf, 3)))
     return _dedupe(sorted(out, key=lambda c: c.ic_frame), options.min_stride_share * 2 * step_s)
+
+
+def _fore_aft_windows(ft: _Foot, t: np.ndarray, sig: np.ndarray, amp: float, min_gap: int, step_s: float,
+                      foot_px: float, band: float, opts: EventOptions) -> list[dict]:
+    """One contact per pelvis-relative peak of the foot (side view)."""
+    recs = []
+    for pk in _extrema(sig, min_gap, 0.3 * amp):
+        v_st = _stance_speed(ft, t, t[pk], step_s, opts)
+        t_speed = _speed_contact(ft, t, pk, v_st, step_s, opts) if v_st < 0 else None
+        lo = int(np.searchsorted(t, t[pk] - 0.3 * step_s))
+        hi = int(np.searchsorted(t, t[pk] + opts.search_step * step_s, side="right"))
+        t_band = _band_contact(ft.low, t, lo, hi, band)
+        t_zeni = _peak_time(t, sig, pk) + opts.peak_delay_step * step_s
+        recs.append(_decide(ft, t, pk, t_zeni, t_speed, t_band, v_st, foot_px, step_s, opts))
+    return recs
+
+
+def _height_windows(ft: _Foot, t: np.ndarray, min_gap: int, step_s: float, band: float, leg_px: float,
+                    opts: EventOptions) -> list[dict]:
+    """One contact per swing: the foot's highest point, then its first frame in the belt band."""
+    low = ft.low
+    ok = np.isfinite(low)
+    if ok.sum() < 5:
+        return []
+    h = np.interp(np.arange(len(low)), np.flatnonzero(ok), low[ok])
+    if np.ptp(h) < 0.1 * leg_px:
+        return []
+    recs = []
+    for ap in _extrema(h, min_gap, 0.3 * np.ptp(h)):
+        hi = int(np.searchsorted(t, t[ap] + step_s, side="right"))
+        t_band = _band_contact(low, t, ap, hi, band)
+        if t_band is not None:
+            recs.append({"pk": int(ap), "v_st": float("nan"), "t": t_band, "conf": 0.4})
+    return recs
 
 
 def _peak_time(t: np.ndarray, sig: np.ndarray, pk: int) -> float:
