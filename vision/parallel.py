@@ -1,0 +1,349 @@
+"""Pose over a whole clip on every core, with a result that does not depend on the core count.
+
+The pose model is the cost floor (about 20 ms a frame for BlazePose full on one core of
+this class of machine); decoding is a few milliseconds. One MediaPipe landmarker keeps
+one core busy, so the clip is cut into contiguous pieces run by worker processes.
+
+Why fixed segments
+------------------
+In VIDEO mode the landmarker follows the runner from frame to frame: each frame's crop
+comes from the previous frame's landmarks, so a frame's landmarks depend on the whole
+history since tracking started. Starting the tracker at another frame changes the leg
+landmarks by several pixels for as long as it runs (measured on the sample: about 7 px
+mean on the legs, 3 px on the trunk, still there after 4 s of warm-up). A warm-up
+before a seam therefore cannot reproduce a one-process run. Instead the clip is always
+cut the same way, whatever the number of workers: :func:`plan_segments` depends only on
+the frame count, and every segment starts a fresh tracker exactly as the clip's first
+frame does. One process running the segments one after the other gives the same track,
+bit for bit, as several processes running them side by side.
+
+Each worker process opens the file itself and decodes only its own contiguous run of
+segments (``iter_frames`` seeks to the keyframe before it), so no frame crosses a
+process boundary and memory does not grow with the clip; it sends back small arrays and
+a running count of frames done. Workers use the ``spawn`` method (MediaPipe's threads do
+not survive ``fork``); they are terminated when the caller cancels (``on_progress``
+returns ``False``), when any worker fails and when the parent is interrupted, and a
+worker stops by itself if its parent disappears.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import signal
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from metrics.errors import Cancelled, GaitscopeError
+from metrics.track import PoseTrack
+from vision.pose import estimate_track, model_path, pose_input_side
+from vision.video import Frame, VideoInfo, iter_frames
+
+__all__ = ["estimate_track_parallel", "estimate_segments", "plan_segments", "assign_segments", "Segment",
+           "default_workers", "SEGMENT_COUNTS", "MIN_SEGMENT_FRAMES", "MIN_PARALLEL_FRAMES"]
+
+#: Possible numbers of segments, largest first: they divide evenly among 1, 2 or 4 workers.
+SEGMENT_COUNTS = (4, 2, 1)
+#: Each segment has at least this many frames (a clip of fewer than 2x this is not cut).
+MIN_SEGMENT_FRAMES = 60
+#: Below this many frames one process is as fast as two (worker start-up dominates).
+MIN_PARALLEL_FRAMES = 150
+#: How often a worker reports progress, seconds.
+PROGRESS_EVERY_S = 0.1
+#: How often the parent calls ``on_progress`` when nothing new arrived (keeps cancel responsive).
+IDLE_PROGRESS_S = 0.5
+#: Seconds to wait for a terminated worker before killing it.
+STOP_TIMEOUT_S = 3.0
+
+ProgressFn = Callable[[int, int], bool | None]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Frames ``[start, stop)``, tracked from a fresh start at ``start``."""
+
+    start: int
+    stop: int
+
+    @property
+    def frames(self) -> int:
+        return self.stop - self.start
+
+
+def default_workers() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_segments(n_frames: int) -> list[Segment]:
+    """The fixed cut of a clip of ``n_frames`` frames into equal segments (1, 2 or 4).
+
+    Depends on nothing but the frame count, so every machine cuts a clip alike.
+
+    >>> plan_segments(360)
+    [Segment(start=0, stop=90), Segment(start=90, stop=180), Segment(start=180, stop=270), Segment(start=270, stop=360)]
+    >>> plan_segments(150)
+    [Segment(start=0, stop=75), Segment(start=75, stop=150)]
+    >>> plan_segments(100)
+    [Segment(start=0, stop=100)]
+    """
+    n = max(0, int(n_frames))
+    k = next((c for c in SEGMENT_COUNTS if n >= c * MIN_SEGMENT_FRAMES), 1)
+    bounds = [round(i * n / k) for i in range(k + 1)]
+    return [Segment(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def assign_segments(segments: list[Segment], workers: int) -> list[list[Segment]]:
+    """Contiguous runs of segments, one run per worker, as even as the segments allow.
+
+    >>> [[s.start for s in run] for run in assign_segments(plan_segments(400), 2)]
+    [[0, 100], [200, 300]]
+    """
+    w = max(1, min(int(workers), len(segments)))
+    cuts = [round(i * len(segments) / w) for i in range(w + 1)]
+    return [segments[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def estimate_track_parallel(
+    info: VideoInfo,
+    model: str = "full",
+    workers: int | None = None,
+    on_progress: ProgressFn | None = None,
+) -> PoseTrack:
+    """Pose track of the whole clip, with up to one worker process per core.
+
+    Parameters
+    ----------
+    info : the probed clip.
+    model : ``lite``, ``full`` or ``heavy``.
+    workers : processes to use; ``None`` = one per core. With one worker, or a clip
+        shorter than :data:`MIN_PARALLEL_FRAMES`, the segments run in this process.
+    on_progress : ``on_progress(done, total)`` with frames done over the whole clip;
+        returning ``False`` cancels (workers are stopped, ``Cancelled`` is raised).
+
+    Returns
+    -------
+    PoseTrack over the whole clip, identical for any number of workers. ``meta`` holds
+    the fields of :func:`vision.pose.estimate_track` (counts summed over segments) plus
+    ``pose_segments`` (start frame of every segment) and ``pose_workers``.
+
+    Raises
+    ------
+    The GaitscopeError subclass a worker raised (same class and message); a
+    ``GaitscopeError`` when a worker process dies (e.g. out of memory).
+    """
+    model_path(model)  # a missing model fails here, before any process starts
+    segments = plan_segments(info.frames)
+    k = default_workers() if workers is None else max(1, int(workers))
+    runs = assign_segments(segments, k if info.frames >= MIN_PARALLEL_FRAMES else 1)
+    if len(runs) == 1:
+        parts = [estimate_segments(info, model, segments, on_progress)]
+    else:
+        parts = _run_workers(info, model, runs, on_progress)
+    return _stitch(info, model, segments, parts, len(runs))
+
+
+def estimate_segments(info: VideoInfo, model: str, segments: list[Segment],
+                      on_progress: ProgressFn | None = None) -> list[PoseTrack]:
+    """Pose tracks of contiguous ``segments``, each from a fresh tracker; one decoder for them all.
+
+    ``on_progress(done, total)`` counts frames over all the segments given.
+    """
+    if not segments:
+        return []
+    total = sum(s.frames for s in segments)
+    frames = _Frames(iter_frames(info, segments[0].start, segments[-1].stop, max_side=pose_input_side(info)))
+    out = []
+    try:
+        offset = 0
+        for seg in segments:
+            def progress(done: int, _n: int, base: int = offset) -> bool | None:
+                return on_progress(base + done, total) if on_progress is not None else None
+
+            out.append(estimate_track(info, model, seg.start, seg.stop, on_progress=progress,
+                                      frames=frames.until(seg.stop)))
+            offset += seg.frames
+    finally:
+        frames.close()
+    return out
+
+
+class _Frames:
+    """One decoded stream handed out segment by segment (the frame past a segment is kept)."""
+
+    def __init__(self, frames: Iterator[Frame]):
+        self._it, self._pending = frames, None
+
+    def until(self, stop: int) -> Iterator[Frame]:
+        while True:
+            frame, self._pending = (self._pending, None) if self._pending is not None else (next(self._it, None), None)
+            if frame is None:
+                return
+            if frame.index >= stop:
+                self._pending = frame
+                return
+            yield frame
+
+    def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()
+
+
+def _stitch(info: VideoInfo, model: str, segments: list[Segment], parts: list[list[PoseTrack]],
+            workers: int) -> PoseTrack:
+    tracks = [t for part in parts for t in part]
+    meta: dict = {}
+    for t in tracks:  # counts add up over segments; other fields are the same in every segment
+        for key, value in t.meta.items():
+            if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and key in meta:
+                meta[key] = int(meta[key]) + int(value)
+            else:
+                meta.setdefault(key, value)
+    meta.update(model=model, pose_segments=[s.start for s in segments], pose_workers=workers)
+    return PoseTrack(
+        np.concatenate([t.xy_px for t in tracks]), np.concatenate([t.visibility for t in tracks]),
+        info.times_s(), (info.width, info.height), meta,
+        z=np.concatenate([t.z for t in tracks]), repeated=np.concatenate([t.repeated for t in tracks]),
+    )
+
+
+# ----------------------------------------------------------------------------- worker processes
+
+def _run_workers(info: VideoInfo, model: str, runs: list[list[Segment]],
+                 on_progress: ProgressFn | None) -> list[list[PoseTrack]]:
+    ctx = mp.get_context("spawn")
+    messages = ctx.Queue()
+    cancel = ctx.Event()
+    procs = [
+        ctx.Process(target=_worker, args=(i, info, model, run, messages, cancel, os.getpid()),
+                    name=f"gaitscope-pose-{i}", daemon=True)
+        for i, run in enumerate(runs)
+    ]
+    try:
+        for p in procs:
+            p.start()
+        return _collect(procs, messages, info.frames, on_progress)
+    finally:
+        cancel.set()
+        _stop(procs)
+        messages.close()
+        messages.cancel_join_thread()
+
+
+def _collect(procs: list, messages, total: int, on_progress: ProgressFn | None) -> list[list[PoseTrack]]:
+    """Read worker messages until every run is back; report progress; raise worker errors."""
+    done = [0] * len(procs)
+    started: set[int] = set()
+    parts: dict[int, list[PoseTrack]] = {}
+    reported, last_call = -1, 0.0
+    exited_at: dict[int, float] = {}
+    while len(parts) < len(procs):
+        try:
+            msg = messages.get(timeout=0.1)
+        except queue_mod.Empty:
+            msg = None
+        if msg is not None:
+            kind, i = msg[0], msg[1]
+            started.add(i)
+            if kind == "progress":
+                done[i] = msg[2]
+            elif kind == "result":
+                parts[i] = msg[2]
+                done[i] = sum(len(t) for t in parts[i])
+            elif kind == "error":
+                raise _rebuild_error(*msg[2:])
+            elif kind == "crash":
+                raise RuntimeError(f"pose worker {i} failed:\n{msg[2]}")
+        else:
+            _check_alive(procs, parts, started, exited_at)
+        now = time.monotonic()
+        if on_progress is not None and (sum(done) != reported or now - last_call >= IDLE_PROGRESS_S):
+            reported, last_call = sum(done), now
+            if on_progress(reported, total) is False:
+                raise Cancelled("analysis cancelled")
+    return [parts[i] for i in range(len(procs))]
+
+
+def _check_alive(procs: list, parts: dict, started: set, exited_at: dict) -> None:
+    """Raise if a worker ended without sending its result (killed, out of memory, could not start)."""
+    now = time.monotonic()
+    for i, p in enumerate(procs):
+        if i in parts or p.exitcode is None:
+            continue
+        first_seen = exited_at.setdefault(i, now)
+        if p.exitcode == 0 and now - first_seen < 2.0:
+            continue  # a clean exit: give its last message time to arrive
+        if i not in started and p.exitcode > 0:
+            raise RuntimeError(
+                f"pose worker {i} could not start (exit code {p.exitcode}). When calling gaitscope from a "
+                "script of your own, put the call under `if __name__ == '__main__':`."
+            )
+        how = f"killed by signal {-p.exitcode}" if p.exitcode < 0 else f"exit code {p.exitcode}"
+        raise GaitscopeError(
+            f"a pose worker process stopped unexpectedly ({how}), perhaps out of memory. "
+            "Close other programs, or run with one worker (--workers 1), or use a shorter clip."
+        )
+
+
+def _stop(procs: list) -> None:
+    """Terminate workers still running and reap every one (no orphans, no zombies)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for p in procs:
+        if p.pid is None:
+            continue  # never started
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=1.0)
+
+
+def _rebuild_error(module: str, name: str, message: str) -> GaitscopeError:
+    """The worker's GaitscopeError subclass with its message (falls back to the base class)."""
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        cls = GaitscopeError
+    if not (isinstance(cls, type) and issubclass(cls, GaitscopeError)):
+        cls = GaitscopeError
+    try:
+        return cls(message)
+    except TypeError:
+        return GaitscopeError(message)
+
+
+def _worker(index: int, info: VideoInfo, model: str, run: list[Segment], messages, cancel, parent_pid: int) -> None:
+    """Body of one worker process: its segments' tracks and progress go to ``messages``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    messages.put(("progress", index, 0))  # started
+    last = [0.0]
+
+    def progress(done: int, total: int) -> bool:
+        if cancel.is_set() or os.getppid() != parent_pid:
+            return False
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            messages.put(("progress", index, done))
+        return True
+
+    try:
+        messages.put(("result", index, estimate_segments(info, model, run, progress)))
+    except Cancelled:
+        return
+    except GaitscopeError as exc:
+        messages.put(("error", index, type(exc).__module__, type(exc).__qualname__, str(exc)))
+    except Exception:  # noqa: BLE001 - a bug: hand the traceback to the parent rather than dying silently
+        messages.put(("crash", index, traceback.format_exc()))
