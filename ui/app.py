@@ -18,6 +18,7 @@ import streamlit as st  # noqa: E402
 from metrics.errors import GaitscopeError  # noqa: E402
 from ui.app_errors import log_unexpected  # noqa: E402
 from ui.app_state import close_analysis, library, open_id, show_flash  # noqa: E402
+from ui.app_text import md  # noqa: E402
 from ui.library import default_data_dir  # noqa: E402
 
 _CSS = """
@@ -36,7 +37,7 @@ def main() -> None:
     try:
         lib = library()
     except GaitscopeError as exc:
-        st.error(f"**The library cannot be opened.** {exc}")
+        st.error(f"**The library cannot be opened.** {md(exc)}")
         st.stop()
     from ui.app_upload import new_analysis_view, progress_view, rerun_view
     from ui.app_views import review_view, show_toast, sidebar
@@ -62,7 +63,7 @@ def main() -> None:
 try:
     main()
 except GaitscopeError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
 except Exception as exc:  # noqa: BLE001 - never a raw traceback on the page
     code = log_unexpected(default_data_dir() / "logs" / "errors.log", exc, context="page")
     st.error(f"Something went wrong inside gaitscope (error {code}). Nothing in your library was changed. "

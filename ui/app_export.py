@@ -15,6 +15,7 @@ import streamlit as st
 
 from metrics.errors import GaitscopeError
 from ui.app_review import Review, export_source
+from ui.app_text import md
 
 __all__ = ["export_tab", "EXPORTS"]
 
@@ -34,10 +35,9 @@ def _zip(files: list[Path], root: Path, target: Path) -> Path:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for p in files:
             z.write(p, p.relative_to(root).as_posix())
-    tmp = target.with_name(f".{target.name}.part")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(target)
-    return target
+    from ui.export import atomic_write_bytes  # removes the partial file and says so when the disk is full
+
+    return atomic_write_bytes(target, buf.getvalue())
 
 
 def run_export(kind: str, review: Review, out: Path, on_progress=None) -> Path:
@@ -92,7 +92,7 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
                 path = run_export(kind, review, exports_dir, progress)
             except GaitscopeError as exc:
                 bar.empty()
-                c3.error(str(exc))
+                c3.error(md(exc))
                 continue
             except Exception as exc:  # noqa: BLE001 - logged with an id, friendly message on the page
                 bar.empty()

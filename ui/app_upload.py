@@ -10,6 +10,7 @@ import streamlit as st
 from metrics.errors import GaitscopeError, VideoError
 from ui.app_jobs import AnalysisJob
 from ui.app_state import SAMPLE_CLIP, flash, jobs, open_analysis
+from ui.app_text import md
 from ui.library import AnalysisRecord, ClipRecord, Library
 from ui.pipeline import POSE_CACHE_NAME, AnalyzeOptions
 from vision.video import VideoInfo, probe
@@ -39,7 +40,7 @@ def _store_upload(lib: Library, uploaded) -> tuple[ClipRecord, VideoInfo] | None
     except VideoError as exc:
         if is_new:
             lib.discard_clip(clip.id)
-        st.error(f"**This file cannot be analysed.** {str(exc).replace(clip.path.name, uploaded.name)}")
+        st.error(f"**This file cannot be analysed.** {md(str(exc).replace(clip.path.name, uploaded.name))}")
         return None
     st.session_state[key] = (clip, info)
     return clip, info
@@ -101,7 +102,7 @@ def new_analysis_view(lib: Library) -> None:
             a = earlier[0]
             c1, c2 = st.columns([3, 1])
             c1.info(f"This clip is already in your library (analysed {a.created_utc[:10]}"
-                    f"{' for ' + a.runner if a.runner else ''}).")
+                    f"{' for ' + md(a.runner) if a.runner else ''}).")
             if c2.button("Open it", key="open-earlier"):
                 open_analysis(a.id)
                 st.rerun()
@@ -129,7 +130,7 @@ def _fmt_s(s: float | None) -> str:
 
 def progress_view(lib: Library, rec: AnalysisRecord) -> None:
     """Progress of a running analysis, refreshed twice a second, with Cancel."""
-    st.markdown(f"### Analysing {rec.clip_name}")
+    st.markdown(f"### Analysing {md(rec.clip_name)}")
 
     @st.fragment(run_every=0.5)
     def _panel() -> None:
@@ -162,8 +163,8 @@ def progress_view(lib: Library, rec: AnalysisRecord) -> None:
 
 def rerun_view(lib: Library, rec: AnalysisRecord) -> None:
     """A failed or interrupted analysis: its message, Run again, Delete."""
-    st.markdown(f"### {rec.clip_name}")
-    st.error(rec.message or "This analysis did not finish.")
+    st.markdown(f"### {md(rec.clip_name)}")
+    st.error(md(rec.message) if rec.message else "This analysis did not finish.")
     c1, c2, _ = st.columns([1, 1, 4])
     if c1.button("Run again", type="primary", icon=":material/refresh:"):
         clip = lib.clip(rec.clip_id)
@@ -173,7 +174,7 @@ def rerun_view(lib: Library, rec: AnalysisRecord) -> None:
         try:
             start_job(lib, lib.restart_analysis(rec.id), clip)
         except GaitscopeError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         st.rerun()
     if c2.button("Delete", icon=":material/delete:"):

@@ -9,6 +9,7 @@ from ui.app_errors import log_unexpected
 from ui.app_export import export_tab
 from ui.app_review import Review, handle_event, load_review
 from ui.app_state import close_analysis, open_analysis
+from ui.app_text import md
 from ui.app_summary import headline, plots_tab, strike_table, summary_tab
 from ui.library import AnalysisRecord, Library
 from ui.player import media_url, player, player_data
@@ -33,12 +34,12 @@ def review_view(lib: Library, rec: AnalysisRecord) -> None:
     try:
         review = load_review(lib, rec)
     except GaitscopeError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
         return
     head, right = st.columns([4, 2], vertical_alignment="bottom")
     info = review.base.info
-    head.markdown(f"### {_title(rec)}")
-    head.caption(f"{rec.clip_name} · analysed {rec.created_utc[:16].replace('T', ' ')} UTC · "
+    head.markdown(f"### {md(_title(rec))}")
+    head.caption(f"{md(rec.clip_name)} · analysed {rec.created_utc[:16].replace('T', ' ')} UTC · "
                  f"{info.duration_s:.1f} s · {info.frames} frames · {info.capture_fps:.0f} fps · "
                  f"runner faces {review.result.runner.get('faces', '?')}"
                  + (f" · height {rec.height_cm:.0f} cm" if rec.height_cm else ""))
@@ -100,7 +101,7 @@ def sidebar(lib: Library, current: str | None) -> None:
         if not items:
             st.caption("Nothing yet. Analyses you run are kept here.")
         for rec in items:
-            label = f"**{_title(rec)}**{_STATUS.get(rec.status, '')}  \n{rec.created_utc[:10]} · {rec.clip_name}"
+            label = f"**{md(_title(rec))}**{_STATUS.get(rec.status, '')}  \n{rec.created_utc[:10]} · {md(rec.clip_name)}"
             with st.container(border=True):
                 st.markdown(label if rec.id != current else f":material/play_arrow: {label}")
                 c1, c2 = st.columns([3, 1])
