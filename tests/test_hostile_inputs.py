@@ -9,11 +9,13 @@ Every test makes its own file (``tests/hostile_clips.py``).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +277,78 @@ def test_ten_minute_clip_progress_cancel_and_bounded_memory(tmp_path):
     assert not out.exists() or not any(out.iterdir()), "a cancelled analysis leaves no files"
     growth_mb = (r["hwm_end_kb"] - r["hwm_after_model_kb"]) / 1024
     assert growth_mb < 150, f"decoding the whole clip grew the peak memory by {growth_mb:.0f} MB"
+
+
+# --------------------------------------------------------------- the same inputs uploaded in the app
+
+def _upload(at, name: str, data: bytes):
+    at.file_uploader[0].upload(name, data, "video/mp4").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _earlier_library(data: Path):
+    from ui.library import Library
+
+    lib = Library(data)
+    c, _ = lib.add_clip(io.BytesIO(b"an earlier clip" * 100), "earlier.mp4")
+    a = lib.start_analysis(c.id, runner="Earlier")
+    lib.finish_analysis(a.id, "done")
+    return lib, a
+
+
+#: Not uploadable: the uploader accepts .mp4/.mov/.m4v only (the browser does not offer an .m4a), and a path
+#: that does not exist or a folder cannot be uploaded.
+_NOT_UPLOADABLE = ("missing", "folder", "audio_m4a")
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES
+                                  if c.exit_code == 2 and not c.pose and c.id not in _NOT_UPLOADABLE])
+def test_bad_upload_gets_a_message_in_the_page_and_changes_nothing(case, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    data = tmp_path / "data"
+    lib, earlier = _earlier_library(data)
+    monkeypatch.setenv("GAITSCOPE_DATA", str(data))
+    before = snapshot(data / "clips"), snapshot(data / "analyses"), [a.id for a in lib.analyses()]
+    src = tmp_path / "in"
+    src.mkdir()
+    video = case.make(src)
+    at = _upload(AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120).run(), video.name,
+                 video.read_bytes())
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors
+    text = errors[0].replace("\\", "").lower()
+    assert "this file cannot be analysed" in text and video.name.lower() in text
+    for w in case.words:
+        assert w in text, (w, errors[0])
+    assert "source." not in text, "the message names the upload, not the library's copy"
+    assert (snapshot(data / "clips"), snapshot(data / "analyses"), [a.id for a in lib.analyses()]) == before
+    assert list((data / "incoming").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_dark_upload_fails_with_its_message_in_the_page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.library import Library
+
+    data = tmp_path / "data"
+    _, earlier = _earlier_library(data)
+    monkeypatch.setenv("GAITSCOPE_DATA", str(data))
+    video = hc.dark_clip(tmp_path / "night run.mp4")
+    at = _upload(AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120).run(), video.name,
+                 video.read_bytes())
+    at.button(key="FormSubmitter:analyse-form-Analyse").click().run()
+    aid = at.query_params["a"]
+    aid = aid[0] if isinstance(aid, list) else aid
+    lib = Library(data)
+    deadline = time.monotonic() + 180
+    while lib.analysis(aid).status == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert lib.analysis(aid).status == "failed"
+    at.run()
+    text = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "night run.mp4" in text and "too dark" in text, text
+    assert any(b.label == "Run again" for b in at.button)
+    assert lib.analysis(earlier.id).status == "done"

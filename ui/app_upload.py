@@ -7,12 +7,12 @@ import time
 
 import streamlit as st
 
-from metrics.errors import GaitscopeError, VideoError
+from metrics.errors import GaitscopeError, InputError, VideoError
 from ui.app_jobs import AnalysisJob
 from ui.app_state import SAMPLE_CLIP, flash, jobs, open_analysis
 from ui.app_text import md
 from ui.library import AnalysisRecord, ClipRecord, Library
-from ui.pipeline import POSE_CACHE_NAME, AnalyzeOptions
+from ui.pipeline import POSE_CACHE_NAME, AnalyzeOptions, check_clip_length
 from vision.video import VideoInfo, probe
 
 __all__ = ["new_analysis_view", "progress_view", "start_job", "MODEL_LABELS"]
@@ -37,7 +37,8 @@ def _store_upload(lib: Library, uploaded) -> tuple[ClipRecord, VideoInfo] | None
     clip, is_new = lib.add_clip(uploaded, uploaded.name)
     try:
         info = probe(clip.path)
-    except VideoError as exc:
+        check_clip_length(clip.path.name, info)  # too short: say so now, not after the analysis
+    except (VideoError, InputError) as exc:
         if is_new:
             lib.discard_clip(clip.id)
         st.error(f"**This file cannot be analysed.** {md(str(exc).replace(clip.path.name, uploaded.name))}")

@@ -22,7 +22,7 @@ from ui.results import write_results
 from vision.scene import scene_check
 from vision.video import VideoInfo, probe
 
-__all__ = ["AnalyzeOptions", "Analysis", "analyze", "file_sha256", "POSE_CACHE_NAME"]
+__all__ = ["AnalyzeOptions", "Analysis", "analyze", "file_sha256", "check_clip_length", "POSE_CACHE_NAME"]
 
 #: Bump when a change to pose estimation makes old cached tracks stale.
 POSE_CACHE_VERSION = 2
@@ -152,6 +152,12 @@ def _scene(info: VideoInfo, track: PoseTrack) -> dict | None:
         return None
 
 
+def check_clip_length(name: str, info: VideoInfo) -> None:
+    """Raise :class:`InputError` (naming the clip ``name``) when the clip is too short to analyse."""
+    if info.duration_s < MIN_DURATION_S or info.frames < 10:
+        raise _too_short(name, info)
+
+
 def _too_short(name: str, info: VideoInfo) -> InputError:
     if info.frames <= 1:
         what = "the file holds a single frame (a still picture)"
@@ -199,8 +205,7 @@ def analyze(
     out = Path(out_dir)
     info = probe(video, options.capture_fps)
     warnings: list[str] = []
-    if info.duration_s < MIN_DURATION_S or info.frames < 10:
-        raise _too_short(video.name, info)
+    check_clip_length(video.name, info)
     sha = file_sha256(video)
     key = _cache_key(sha, options.model)
     cache = out / POSE_CACHE_NAME
