@@ -8,6 +8,7 @@ the writing, not in the model); the ones marked slow run the real model.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -260,9 +261,14 @@ Library(sys.argv[1]).add_clip(Dying(open(sys.argv[2], "rb").read()), "half.mp4")
 """
     proc = run_child(source, str(data), str(clip))
     assert proc.returncode == KILLED, proc.stderr[-2000:]
-    lib = Library(data)
-    assert lib.clip_by_sha(__import__("hashlib").sha256(clip.read_bytes()).hexdigest()) is None
+    parts = list((data / "incoming").iterdir())
+    assert len(parts) == 1 and parts[0].suffix == ".part", "the cut-off upload stays a temporary file"
+    old = time.time() - 600
+    os.utime(parts[0], (old, old))  # the crash was ten minutes ago
+    lib = Library(data)  # the app started again
+    assert lib.clip_by_sha(hashlib.sha256(clip.read_bytes()).hexdigest()) is None
     assert list((data / "clips").iterdir()) == []
+    assert list((data / "incoming").iterdir()) == [], "the dead upload's temporary file is cleared"
     with open(clip, "rb") as f:
         c, new = lib.add_clip(f, "whole.mp4")
     assert new and c.path.read_bytes() == clip.read_bytes()

@@ -107,7 +107,7 @@ def _analyze(args) -> int:
     cad = s.get("cadence_spm")
     print(f"{args.video.name}: {res.info.frames} frames in {dt:.1f} s"
           f"{' (pose from cache)' if res.pose_from_cache else ''}; runner faces {res.gait.runner['faces']}; "
-          f"{n} strikes; cadence {cad if cad is not None else '-'} spm")
+          f"{n} strikes; cadence {f'{cad:.1f}' if cad is not None else '-'} spm")
     for w in res.warnings:
         print(f"warning: {w}")
     print(f"wrote {out / 'analysis.json'}, strikes.csv, keypoints.csv")

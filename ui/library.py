@@ -328,6 +328,12 @@ class Library:
                 db.execute("UPDATE analyses SET status = 'failed', owner_pid = NULL, updated_utc = ?, message = ? "
                            "WHERE id = ?", (_now_utc(), "Interrupted: the app stopped during the analysis. "
                                             "Run it again.", aid))
+        for part in (self.root / "incoming").glob("*.part"):  # uploads cut off by a crash (a live one grows)
+            try:
+                if part.stat().st_mtime < now_s - STALE_AFTER_S:
+                    part.unlink()
+            except OSError:
+                pass
         return stale
 
     def analysis(self, analysis_id: str) -> AnalysisRecord | None:
