@@ -130,8 +130,8 @@ def step_period_s(xy_px: np.ndarray, t_s: np.ndarray, min_step_s: float = 0.15) 
     over ankle, heel and toe: it peaks once per step and does not care which foot is
     which, so leg swaps do not disturb it. When the feet hardly move apart horizontally
     (a view from the front or back) their vertical spread is used instead. The period
-    is the lag of the highest autocorrelation peak, taking the shortest lag whose peak
-    is nearly as high (so a multiple of the period is not chosen). Works in the clip's
+    is the lag of the highest autocorrelation peak, or the shortest lag dividing it whose
+    peak is at least half as high (so a multiple of the period is not chosen). Works in the clip's
     own time units, so a slowed-down clip gives a proportionally longer period.
 
     Returns None when no periodic motion is found (or the feet move less than a tenth
@@ -181,7 +181,10 @@ def _period(t: np.ndarray, y: np.ndarray, min_step_s: float) -> float | None:
     best = peaks[np.argmax(ac[peaks])]
     if ac[best] < 0.2:
         return None
-    good = peaks[ac[peaks] >= 0.8 * ac[best]]
+    # the shortest lag that divides the best one and correlates at least half as well: when
+    # every other step looks different (one foot tracked worse) the stride lag wins on height
+    k = np.maximum(np.round(best / peaks), 1)
+    good = peaks[(ac[peaks] >= 0.5 * ac[best]) & (np.abs(peaks * k - best) <= 0.1 * best)]
     lag = int(good[0])
     # parabolic refinement of the peak
     if 0 < lag < len(ac) - 1:
