@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def workers_even_for_short_clips(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tracks(short_clip):
-    """The short clip's pose track: seamless, segments in this process, segments in two workers."""
+    """The short clip's pose track: seamless; segments in this thread, in two threads, in two processes."""
     from vision.pose import estimate_track
 
     info = probe(short_clip)
@@ -88,12 +89,15 @@ def tracks(short_clip):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(parallel, "MIN_PARALLEL_FRAMES", 0)  # the short clip is below the break-even
         par = estimate_track_parallel(info, "full", workers=2, on_progress=lambda d, n: calls.append((d, n)))
-    return info, seamless, one, par, calls
+        procs = estimate_track_parallel(info, "full", workers=2, backend="process")
+    return info, seamless, one, par, calls, procs
 
 
 @pytest.mark.slow
-def test_two_workers_give_exactly_the_one_process_track(tracks):
-    info, _, one, par, _ = tracks
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_two_workers_give_exactly_the_one_process_track(tracks, backend):
+    info, _, one, par, _, procs = tracks
+    par = par if backend == "thread" else procs
     assert par.meta["pose_workers"] == 2 and one.meta["pose_workers"] == 1
     assert par.meta["pose_segments"] == one.meta["pose_segments"] == [s.start for s in plan_segments(info.frames)]
     assert len(par) == len(one) == info.frames
@@ -108,7 +112,7 @@ def test_two_workers_give_exactly_the_one_process_track(tracks):
 
 @pytest.mark.slow
 def test_first_segment_is_the_seamless_run_and_later_ones_start_fresh(tracks):
-    info, seamless, one, _, _ = tracks
+    info, seamless, one, _, _, _ = tracks
     seam = one.meta["pose_segments"][1]
     np.testing.assert_array_equal(one.xy_px[:seam], seamless.xy_px[:seam])
     for key in ("frames_decoded", "model"):
@@ -122,7 +126,7 @@ def test_first_segment_is_the_seamless_run_and_later_ones_start_fresh(tracks):
 def test_two_workers_give_the_same_contacts_and_angles(tracks):
     from metrics import analyze_gait
 
-    _, _, one, par, _ = tracks
+    _, _, one, par, _, _ = tracks
     a, b = analyze_gait(one), analyze_gait(par)
     assert a.strikes, "the short clip should have contacts"
     assert [(s["foot"], s["ic_frame"]) for s in a.strikes] == [(s["foot"], s["ic_frame"]) for s in b.strikes]
@@ -134,14 +138,15 @@ def test_two_workers_give_the_same_contacts_and_angles(tracks):
 
 @pytest.mark.slow
 def test_progress_counts_up_to_the_clip_length(tracks):
-    info, _, _, _, calls = tracks
+    info, _, _, _, calls, _ = tracks
     done = [d for d, _ in calls]
     assert all(n == info.frames for _, n in calls)
     assert done == sorted(done) and done[-1] == info.frames
 
 
 @pytest.mark.slow
-def test_cancel_stops_every_worker(short_clip, workers_even_for_short_clips):
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_cancel_stops_every_worker(short_clip, workers_even_for_short_clips, backend):
     info = probe(short_clip)
     seen = []
 
@@ -150,18 +155,21 @@ def test_cancel_stops_every_worker(short_clip, workers_even_for_short_clips):
         return done == 0  # False as soon as a frame is done
 
     with pytest.raises(Cancelled):
-        estimate_track_parallel(info, "full", workers=2, on_progress=cancel_when_started)
+        estimate_track_parallel(info, "full", workers=2, on_progress=cancel_when_started, backend=backend)
     assert seen and seen[-1] > 0
     assert _no_workers_left()
+    assert not [t for t in threading.enumerate() if t.name.startswith("gaitscope-pose")]
 
 
 @pytest.mark.slow
-def test_worker_error_surfaces_as_the_same_gaitscope_error(short_clip, tmp_path, workers_even_for_short_clips):
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_worker_error_surfaces_as_the_same_gaitscope_error(short_clip, tmp_path, workers_even_for_short_clips,
+                                                           backend):
     clip = Path(shutil.copy(short_clip, tmp_path / "gone.mp4"))
     info = probe(clip)
     clip.unlink()  # the workers will not find it
     with pytest.raises(VideoError, match="gone.mp4: no such file"):
-        estimate_track_parallel(info, "full", workers=2)
+        estimate_track_parallel(info, "full", workers=2, backend=backend)
     assert _no_workers_left()
 
 
@@ -178,5 +186,5 @@ def test_a_killed_worker_is_reported_not_waited_for(short_clip, workers_even_for
         return True
 
     with pytest.raises(GaitscopeError, match="stopped unexpectedly"):
-        estimate_track_parallel(info, "full", workers=2, on_progress=kill_one)
+        estimate_track_parallel(info, "full", workers=2, on_progress=kill_one, backend="process")
     assert killed and _no_workers_left()

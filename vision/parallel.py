@@ -33,8 +33,10 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
+import threading
 import time
 import traceback
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -118,6 +120,7 @@ def estimate_track_parallel(
     model: str = "full",
     workers: int | None = None,
     on_progress: ProgressFn | None = None,
+    backend: str = "thread",
 ) -> PoseTrack:
     """Pose track of the whole clip, with up to one worker process per core.
 
@@ -129,6 +132,10 @@ def estimate_track_parallel(
         shorter than :data:`MIN_PARALLEL_FRAMES`, the segments run in this process.
     on_progress : ``on_progress(done, total)`` with frames done over the whole clip;
         returning ``False`` cancels (workers are stopped, ``Cancelled`` is raised).
+        Called from the calling thread only.
+    backend : ``"thread"`` (default): worker threads in this process; MediaPipe and
+        the decoder release the GIL while they work, and nothing has to start up.
+        ``"process"``: spawned worker processes (each imports MediaPipe first).
 
     Returns
     -------
@@ -145,8 +152,12 @@ def estimate_track_parallel(
     segments = plan_segments(info.frames)
     k = default_workers() if workers is None else max(1, int(workers))
     runs = assign_segments(segments, k if info.frames >= MIN_PARALLEL_FRAMES else 1)
+    if backend not in ("thread", "process"):
+        raise ValueError(f"backend must be 'thread' or 'process', got {backend!r}")
     if len(runs) == 1:
         parts = [estimate_segments(info, model, segments, on_progress)]
+    elif backend == "thread":
+        parts = _run_threads(info, model, runs, on_progress)
     else:
         parts = _run_workers(info, model, runs, on_progress)
     return _stitch(info, model, segments, parts, len(runs))
@@ -215,6 +226,43 @@ def _stitch(info: VideoInfo, model: str, segments: list[Segment], parts: list[li
         info.times_s(), (info.width, info.height), meta,
         z=np.concatenate([t.z for t in tracks]), repeated=np.concatenate([t.repeated for t in tracks]),
     )
+
+
+# ----------------------------------------------------------------------------- worker threads
+
+def _run_threads(info: VideoInfo, model: str, runs: list[list[Segment]],
+                 on_progress: ProgressFn | None) -> list[list[PoseTrack]]:
+    """Each run in its own thread; progress and cancel handled from the calling thread."""
+    done = [0] * len(runs)
+    stop = threading.Event()
+
+    def counter(i: int) -> ProgressFn:
+        def progress(d: int, _n: int) -> bool:
+            done[i] = d
+            return not stop.is_set()
+        return progress
+
+    with ThreadPoolExecutor(len(runs), thread_name_prefix="gaitscope-pose") as pool:
+        futures = [pool.submit(estimate_segments, info, model, run, counter(i)) for i, run in enumerate(runs)]
+        try:
+            reported, last_call = -1, 0.0
+            while True:
+                finished, pending = wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION)
+                for f in finished:
+                    if f.exception() is not None:
+                        raise f.exception()
+                if not pending:
+                    break
+                now = time.monotonic()
+                if on_progress is not None and (sum(done) != reported or now - last_call >= IDLE_PROGRESS_S):
+                    reported, last_call = sum(done), now
+                    if on_progress(reported, info.frames) is False:
+                        raise Cancelled("analysis cancelled")
+        finally:
+            stop.set()  # the other threads stop at their next frame
+    if on_progress is not None:
+        on_progress(info.frames, info.frames)
+    return [f.result() for f in futures]
 
 
 # ----------------------------------------------------------------------------- worker processes
