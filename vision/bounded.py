@@ -17,6 +17,7 @@ Cost: a fork of the calling process, about 20-60 ms.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import select
@@ -59,6 +60,7 @@ def _child(fn: Callable, args: tuple, extra_memory_bytes: int, w: int) -> None:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        faulthandler.disable()  # a crash here is reported by the parent as a damaged file, not as a dump
         try:
             import resource
 
