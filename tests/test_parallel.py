@@ -74,8 +74,8 @@ def test_workers_get_contiguous_runs_of_whole_segments(workers):
 
 @pytest.fixture
 def workers_even_for_short_clips(monkeypatch):
-    """Use worker processes for the short test clip too (it is below the break-even length)."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_FRAMES", 0)
+    """Use worker processes for the short test clip too (it is below their break-even length)."""
+    monkeypatch.setattr(parallel, "MIN_PROCESS_FRAMES", 0)
 
 @pytest.fixture(scope="module")
 def tracks(short_clip):
@@ -87,7 +87,7 @@ def tracks(short_clip):
     seamless = estimate_track(info, "full")
     one = estimate_track_parallel(info, "full", workers=1)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(parallel, "MIN_PARALLEL_FRAMES", 0)  # the short clip is below the break-even
+        mp.setattr(parallel, "MIN_PROCESS_FRAMES", 0)  # the short clip is below the processes' break-even
         par = estimate_track_parallel(info, "full", workers=2, on_progress=lambda d, n: calls.append((d, n)))
         procs = estimate_track_parallel(info, "full", workers=2, backend="process")
     return info, seamless, one, par, calls, procs

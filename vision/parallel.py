@@ -2,7 +2,7 @@
 
 The pose model is the cost floor (about 20 ms a frame for BlazePose full on one core of
 this class of machine); decoding is a few milliseconds. One MediaPipe landmarker keeps
-one core busy, so the clip is cut into contiguous pieces run by worker processes.
+one core busy, so the clip is cut into contiguous pieces run side by side.
 
 Why fixed segments
 ------------------
@@ -14,54 +14,48 @@ mean on the legs, 3 px on the trunk, still there after 4 s of warm-up). A warm-u
 before a seam therefore cannot reproduce a one-process run. Instead the clip is always
 cut the same way, whatever the number of workers: :func:`plan_segments` depends only on
 the frame count, and every segment starts a fresh tracker exactly as the clip's first
-frame does. One process running the segments one after the other gives the same track,
-bit for bit, as several processes running them side by side.
+frame does. One worker running the segments one after the other gives the same track,
+bit for bit, as several workers running them side by side.
 
-Each worker process opens the file itself and decodes only its own contiguous run of
-segments (``iter_frames`` seeks to the keyframe before it), so no frame crosses a
-process boundary and memory does not grow with the clip; it sends back small arrays and
-a running count of frames done. Workers use the ``spawn`` method (MediaPipe's threads do
-not survive ``fork``); they are terminated when the caller cancels (``on_progress``
-returns ``False``), when any worker fails and when the parent is interrupted, and a
-worker stops by itself if its parent disappears.
+Workers
+-------
+Each worker decodes only its own contiguous run of segments (``iter_frames`` seeks to the
+keyframe before it) and holds one frame at a time, so memory does not grow with the
+clip. By default the workers are threads of this process: MediaPipe's inference and the
+decoder release the GIL, so two threads keep two cores busy, with no start-up cost
+(a spawned process first spends about 2.5 s of CPU importing MediaPipe, SciPy and
+gaitscope) and one copy of the libraries in memory. Worker processes
+(:mod:`vision.parallel_procs`) remain available as ``backend="process"``; ``gaitscope
+bench --only pass1,threads,processes`` compares the two.
 """
 
 from __future__ import annotations
 
-import importlib
-import multiprocessing as mp
 import os
-import queue as queue_mod
-import signal
 import threading
 import time
-import traceback
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
-from metrics.errors import Cancelled, GaitscopeError
+from metrics.errors import Cancelled
 from metrics.track import PoseTrack
 from vision.pose import estimate_track, model_path, pose_input_side
 from vision.video import Frame, VideoInfo, iter_frames
 
 __all__ = ["estimate_track_parallel", "estimate_segments", "plan_segments", "assign_segments", "Segment",
-           "default_workers", "SEGMENT_COUNTS", "MIN_SEGMENT_FRAMES", "MIN_PARALLEL_FRAMES"]
+           "default_workers", "SEGMENT_COUNTS", "MIN_SEGMENT_FRAMES", "MIN_PROCESS_FRAMES"]
 
 #: Possible numbers of segments, largest first: they divide evenly among 1, 2 or 4 workers.
 SEGMENT_COUNTS = (4, 2, 1)
 #: Each segment has at least this many frames (a clip of fewer than 2x this is not cut).
 MIN_SEGMENT_FRAMES = 60
-#: Below this many frames one process is as fast as two (worker start-up dominates).
-MIN_PARALLEL_FRAMES = 150
-#: How often a worker reports progress, seconds.
-PROGRESS_EVERY_S = 0.1
+#: Below this many frames worker processes are not worth their start-up (threads start at once).
+MIN_PROCESS_FRAMES = 150
 #: How often the parent calls ``on_progress`` when nothing new arrived (keeps cancel responsive).
 IDLE_PROGRESS_S = 0.5
-#: Seconds to wait for a terminated worker before killing it.
-STOP_TIMEOUT_S = 3.0
 
 ProgressFn = Callable[[int, int], bool | None]
 
@@ -128,8 +122,8 @@ def estimate_track_parallel(
     ----------
     info : the probed clip.
     model : ``lite``, ``full`` or ``heavy``.
-    workers : processes to use; ``None`` = one per core. With one worker, or a clip
-        shorter than :data:`MIN_PARALLEL_FRAMES`, the segments run in this process.
+    workers : workers to use; ``None`` = one per core. With one worker, or a clip
+        of a single segment, the segments run in the calling thread.
     on_progress : ``on_progress(done, total)`` with frames done over the whole clip;
         returning ``False`` cancels (workers are stopped, ``Cancelled`` is raised).
         Called from the calling thread only.
@@ -151,15 +145,17 @@ def estimate_track_parallel(
     model_path(model)  # a missing model fails here, before any process starts
     segments = plan_segments(info.frames)
     k = default_workers() if workers is None else max(1, int(workers))
-    runs = assign_segments(segments, k if info.frames >= MIN_PARALLEL_FRAMES else 1)
     if backend not in ("thread", "process"):
         raise ValueError(f"backend must be 'thread' or 'process', got {backend!r}")
+    runs = assign_segments(segments, 1 if backend == "process" and info.frames < MIN_PROCESS_FRAMES else k)
     if len(runs) == 1:
         parts = [estimate_segments(info, model, segments, on_progress)]
     elif backend == "thread":
         parts = _run_threads(info, model, runs, on_progress)
     else:
-        parts = _run_workers(info, model, runs, on_progress)
+        from vision.parallel_procs import run_processes
+
+        parts = run_processes(info, model, runs, on_progress)
     return _stitch(info, model, segments, parts, len(runs))
 
 
@@ -263,135 +259,3 @@ def _run_threads(info: VideoInfo, model: str, runs: list[list[Segment]],
     if on_progress is not None:
         on_progress(info.frames, info.frames)
     return [f.result() for f in futures]
-
-
-# ----------------------------------------------------------------------------- worker processes
-
-def _run_workers(info: VideoInfo, model: str, runs: list[list[Segment]],
-                 on_progress: ProgressFn | None) -> list[list[PoseTrack]]:
-    ctx = mp.get_context("spawn")
-    messages = ctx.Queue()
-    cancel = ctx.Event()
-    procs = [
-        ctx.Process(target=_worker, args=(i, info, model, run, messages, cancel, os.getpid()),
-                    name=f"gaitscope-pose-{i}", daemon=True)
-        for i, run in enumerate(runs)
-    ]
-    try:
-        for p in procs:
-            p.start()
-        return _collect(procs, messages, info.frames, on_progress)
-    finally:
-        cancel.set()
-        _stop(procs)
-        messages.close()
-        messages.cancel_join_thread()
-
-
-def _collect(procs: list, messages, total: int, on_progress: ProgressFn | None) -> list[list[PoseTrack]]:
-    """Read worker messages until every run is back; report progress; raise worker errors."""
-    done = [0] * len(procs)
-    started: set[int] = set()
-    parts: dict[int, list[PoseTrack]] = {}
-    reported, last_call = -1, 0.0
-    exited_at: dict[int, float] = {}
-    while len(parts) < len(procs):
-        try:
-            msg = messages.get(timeout=0.1)
-        except queue_mod.Empty:
-            msg = None
-        if msg is not None:
-            kind, i = msg[0], msg[1]
-            started.add(i)
-            if kind == "progress":
-                done[i] = msg[2]
-            elif kind == "result":
-                parts[i] = msg[2]
-                done[i] = sum(len(t) for t in parts[i])
-            elif kind == "error":
-                raise _rebuild_error(*msg[2:])
-            elif kind == "crash":
-                raise RuntimeError(f"pose worker {i} failed:\n{msg[2]}")
-        else:
-            _check_alive(procs, parts, started, exited_at)
-        now = time.monotonic()
-        if on_progress is not None and (sum(done) != reported or now - last_call >= IDLE_PROGRESS_S):
-            reported, last_call = sum(done), now
-            if on_progress(reported, total) is False:
-                raise Cancelled("analysis cancelled")
-    return [parts[i] for i in range(len(procs))]
-
-
-def _check_alive(procs: list, parts: dict, started: set, exited_at: dict) -> None:
-    """Raise if a worker ended without sending its result (killed, out of memory, could not start)."""
-    now = time.monotonic()
-    for i, p in enumerate(procs):
-        if i in parts or p.exitcode is None:
-            continue
-        first_seen = exited_at.setdefault(i, now)
-        if p.exitcode == 0 and now - first_seen < 2.0:
-            continue  # a clean exit: give its last message time to arrive
-        if i not in started and p.exitcode > 0:
-            raise RuntimeError(
-                f"pose worker {i} could not start (exit code {p.exitcode}). When calling gaitscope from a "
-                "script of your own, put the call under `if __name__ == '__main__':`."
-            )
-        how = f"killed by signal {-p.exitcode}" if p.exitcode < 0 else f"exit code {p.exitcode}"
-        raise GaitscopeError(
-            f"a pose worker process stopped unexpectedly ({how}), perhaps out of memory. "
-            "Close other programs, or run with one worker (--workers 1), or use a shorter clip."
-        )
-
-
-def _stop(procs: list) -> None:
-    """Terminate workers still running and reap every one (no orphans, no zombies)."""
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for p in procs:
-        if p.pid is None:
-            continue  # never started
-        p.join(timeout=max(0.0, deadline - time.monotonic()))
-        if p.is_alive():
-            p.kill()
-            p.join(timeout=1.0)
-
-
-def _rebuild_error(module: str, name: str, message: str) -> GaitscopeError:
-    """The worker's GaitscopeError subclass with its message (falls back to the base class)."""
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        cls = GaitscopeError
-    if not (isinstance(cls, type) and issubclass(cls, GaitscopeError)):
-        cls = GaitscopeError
-    try:
-        return cls(message)
-    except TypeError:
-        return GaitscopeError(message)
-
-
-def _worker(index: int, info: VideoInfo, model: str, run: list[Segment], messages, cancel, parent_pid: int) -> None:
-    """Body of one worker process: its segments' tracks and progress go to ``messages``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    messages.put(("progress", index, 0))  # started
-    last = [0.0]
-
-    def progress(done: int, total: int) -> bool:
-        if cancel.is_set() or os.getppid() != parent_pid:
-            return False
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S:
-            last[0] = now
-            messages.put(("progress", index, done))
-        return True
-
-    try:
-        messages.put(("result", index, estimate_segments(info, model, run, progress)))
-    except Cancelled:
-        return
-    except GaitscopeError as exc:
-        messages.put(("error", index, type(exc).__module__, type(exc).__qualname__, str(exc)))
-    except Exception:  # noqa: BLE001 - a bug: hand the traceback to the parent rather than dying silently
-        messages.put(("crash", index, traceback.format_exc()))
