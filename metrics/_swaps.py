@@ -43,7 +43,7 @@ def _segments(t: np.ndarray, frames: np.ndarray, max_gap_s: float) -> list[np.nd
     return [s for s in np.split(frames, cut) if len(s)]
 
 
-def _viterbi_segment(P: np.ndarray, t: np.ndarray, scale: float, switch_cost: float = 2.0,
+def _viterbi_segment(P: np.ndarray, t: np.ndarray, scale: float, switch_cost: float = 1.5,
                      swapped_cost: float = 0.1) -> np.ndarray:
     """States (0 as labelled, 1 swapped) for one segment.
 
