@@ -80,9 +80,9 @@ def test_labelled_clips_meet_the_targets(shared):
     """The whole pipeline on the hand-labelled clips (pose cached in the temp folder).
 
     Figures measured when written (BlazePose full, per-frame detection, pose cache v2): recall and
-    precision 100 %, 92 % of contacts within one frame (all 22 of the two 30 fps clips, 64 / 82 %
+    precision 96 % (the slowed lab clip's third contact is found 31 frames early), 92 % of contacts within one frame (all 22 of the two 30 fps clips, 64 / 82 %
     exact; the 10x slowed lab clip, whose rater calls its contacts ambiguous by two frames and where
-    the model puts a leg on the handrail, is off by 6-9 frames), near/far 100 %, shin MAE 5.0 deg
+    the model puts a leg on the handrail, is off by 6-9 frames on the other two), near/far 100 %, shin MAE 5.0 deg
     (one-frame-early contacts on F_Running_8 read ~10 deg off: the shank turns 10-14 deg a frame),
     toe-off within about one frame.
     """
