@@ -105,7 +105,7 @@ def truncated(path: Path, seconds: float = 2.0, keep: float = 0.5, faststart: bo
     first part still decodes; without it the index is lost with the tail.
     """
     full = path.with_name(path.stem + ".full.mp4")
-    frames = sample_frames(int(round(seconds * 30)))
+    frames = sample_frames(int(round(seconds * 30)), max_side=426)
     if faststart:
         with av.open(str(full), "w", format="mp4", options={"movflags": "+faststart"}) as c:
             s = c.add_stream("libx264", rate=30)
@@ -226,25 +226,34 @@ def no_person_clip(path: Path, seconds: float = 2.0, size: tuple[int, int] = (32
     return write_clip(path, frames, fps=fps)
 
 
-def two_runners_clip(path: Path, seconds: float = 2.0, fps: float = 30.0, height: int = 320) -> Path:
-    """Two copies of the sample runner side by side (the right one half a second later in time)."""
+def two_runners_clip(path: Path, seconds: float = 2.0, fps: float = 30.0, height: int = 426) -> Path:
+    """The sample runner and, to the right, a second runner further away (0.75 times the size, half a
+    second later in the stride), as when someone uses the next treadmill."""
     n = int(round(seconds * fps))
     lag = 15
     frames = sample_frames(n + lag, max_side=height)
-    return write_clip(path, [np.hstack([frames[i], frames[i + lag]]) for i in range(n)], fps=fps)
-
-
-def panning_clip(path: Path, seconds: float = 2.0, fps: float = 30.0, max_side: int = 320,
-                 pan_px_per_s: float = 120.0) -> Path:
-    """The sample seen through a window that slides sideways: a camera panning across the scene."""
-    frames = sample_frames(int(round(seconds * fps)), max_side=2 * max_side)
     h, w = frames[0].shape[:2]
-    out_w = int(w * 0.6) // 2 * 2
+    sw, sh = int(w * 0.75) // 2 * 2, int(h * 0.75) // 2 * 2
+    out = []
+    for i in range(n):
+        canvas = np.zeros((h, w + sw, 3), np.uint8)
+        canvas[:, :w] = frames[i]
+        canvas[h - sh:, w:] = cv2.resize(frames[i + lag], (sw, sh), interpolation=cv2.INTER_AREA)
+        canvas[: h - sh, w:] = frames[i][: h - sh, -sw:]  # the wall continues
+        out.append(canvas)
+    return write_clip(path, out, fps=fps)
+
+
+def panning_clip(path: Path, seconds: float = 2.0, fps: float = 30.0, max_side: int = 640,
+                 pan_px_per_s: float = 120.0) -> Path:
+    """The sample seen through a window two thirds as wide that slides sideways: a camera panning."""
+    frames = sample_frames(int(round(seconds * fps)), max_side=max_side)
+    h, w = frames[0].shape[:2]
+    out_w = int(w * 2 / 3) // 2 * 2
     out = []
     for i, f in enumerate(frames):
-        x0 = int(min(w - out_w, (w - out_w) / 2 + (i / fps - seconds / 2) * pan_px_per_s))
-        crop = f[:, max(0, x0):max(0, x0) + out_w]
-        out.append(cv2.resize(crop, (out_w // 2 // 2 * 2, h // 2 // 2 * 2), interpolation=cv2.INTER_AREA))
+        x0 = int(np.clip((w - out_w) / 2 + (i / fps - seconds / 2) * pan_px_per_s, 0, w - out_w))
+        out.append(np.ascontiguousarray(f[:, x0:x0 + out_w]))
     return write_clip(path, out, fps=fps)
 
 

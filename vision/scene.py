@@ -19,10 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import av
 import cv2
 import numpy as np
 
-from vision.video import VideoInfo, iter_frames
+from vision.video import VideoInfo, _open, upright
 
 __all__ = ["SceneCheck", "scene_check", "DARK_LUMA", "PAN_SHARE_PER_S", "WINDOW_S", "CHECK_MAX_SIDE"]
 
@@ -62,8 +63,34 @@ class SceneCheck:
                 "samples": self.samples, "dark": self.dark, "camera_moves": self.camera_moves}
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+def _sampled_grey(info: VideoInfo, start: int, stop: int, step_s: float, max_side: int, deadline: float):
+    """``(index, t_s, grey)`` of frames ``start <= index < stop`` at least ``step_s`` apart (file time),
+    upright, shrunk to ``max_side``. Only the sampled frames are converted."""
+    t = (np.asarray(info.pts, float) - info.pts[0]) * info.time_base
+    index_of = {p: i for i, p in enumerate(info.pts)}
+    scale = min(1.0, max_side / max(info.width, info.height, 1))
+    container = _open(info.path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if start > 0:
+            container.seek(int(info.pts[start]), stream=stream, backward=True, any_frame=False)
+        next_t, i = -np.inf, -1
+        try:
+            for frame in container.decode(stream):
+                i = index_of.get(frame.pts, i + 1) if frame.pts is not None else i + 1
+                if i >= stop or time.monotonic() > deadline:
+                    break
+                if i < start or t[i] < next_t:
+                    continue
+                next_t = t[i] + step_s
+                w, h = max(2, int(frame.width * scale)), max(2, int(frame.height * scale))
+                grey = frame.reformat(width=w, height=h, format="gray").to_ndarray()
+                yield i, float(t[i]), upright(grey, info.rotation_deg)
+        except av.error.FFmpegError:
+            return  # a damaged stretch: what was sampled is enough
+    finally:
+        container.close()
 
 
 def _background_mask(shape: tuple[int, int], box: np.ndarray | None) -> np.ndarray:
@@ -115,26 +142,19 @@ def scene_check(info: VideoInfo, xy_px: np.ndarray | None = None, window_s: floa
     start = int(np.searchsorted(t, mid - window_s / 2))
     stop = int(np.searchsorted(t, mid + window_s / 2, side="right"))
     lumas, speeds = [], []
-    prev, prev_t, next_t = None, 0.0, -np.inf
+    prev = None
     deadline = time.monotonic() + TIMEOUT_S
-    for fr in iter_frames(info, start, max(stop, start + 1), max_side=CHECK_MAX_SIDE, timeout_s=TIMEOUT_S):
-        ft = float(t[fr.index])
-        if ft < next_t:
-            continue
-        next_t = ft + step_s
-        g = _grey(fr.rgb)
+    for index, ft, g in _sampled_grey(info, start, max(stop, start + 1), step_s, CHECK_MAX_SIDE, deadline):
         lumas.append(float(g.mean()))
         if prev is not None and prev.shape == g.shape and ft > prev_t:
             scale = g.shape[1] / max(1, info.width)
-            rows = [xy_px[i] for i in (prev_i, fr.index) if xy_px is not None and i < len(xy_px)]
+            rows = [xy_px[i] for i in (prev_i, index) if xy_px is not None and i < len(xy_px)]
             boxes = [b for b in (_runner_box(r, scale) for r in rows) if b is not None]
             box = np.array([*np.min(boxes, axis=0)[:2], *np.max(boxes, axis=0)[2:]]) if boxes else None
             shift = _background_shift_px(prev, g, _background_mask(g.shape, box))
             if shift is not None:
                 speeds.append(shift / g.shape[1] / (ft - prev_t))
-        prev, prev_t, prev_i = g, ft, fr.index
-        if time.monotonic() > deadline:
-            break
+        prev, prev_t, prev_i = g, ft, index
     if not lumas:
         return SceneCheck(0.0, 0.0, 0)
     return SceneCheck(float(np.mean(lumas)), float(np.median(speeds)) if speeds else 0.0, len(speeds))
