@@ -25,7 +25,7 @@ from vision.video import VideoInfo, probe
 __all__ = ["AnalyzeOptions", "Analysis", "analyze", "file_sha256", "check_clip_length", "POSE_CACHE_NAME"]
 
 #: Bump when a change to pose estimation makes old cached tracks stale.
-POSE_CACHE_VERSION = 3
+POSE_CACHE_VERSION = 4
 POSE_CACHE_NAME = "pose_track.npz"
 #: Shortest clip worth analysing: two strides at a slow cadence.
 MIN_DURATION_S = 1.5

@@ -1,4 +1,4 @@
-"""Pose estimation with MediaPipe's Tasks API (``PoseLandmarker``, a fresh detection on every frame).
+"""Pose estimation with MediaPipe's Tasks API (``PoseLandmarker``, VIDEO mode).
 
 The model bundles ship in ``vision/models/`` (built from registry packages by
 ``scripts/build_pose_models.py``); nothing is downloaded at run time.
@@ -65,33 +65,36 @@ class _Pose:
 
 
 class PoseEstimator:
-    """One MediaPipe PoseLandmarker that finds the people in each frame afresh.
+    """One MediaPipe PoseLandmarker in VIDEO mode following one person; feed frames in time order.
 
-    IMAGE mode runs the person detector on every frame and crops the landmark model's
-    input from it. That costs more than VIDEO-mode tracking (about 36 against 21 ms a
-    frame for the full model here) but places the joints better on running legs:
-    against the hand labels, the knee at contact was 8-10 px from the rater's point
-    with per-frame detection and 17-18 px with tracking, and the shin angle 1.7-3.5 deg
-    against 3.4-6.8 deg mean absolute error (``gaitscope evaluate``). Each frame's
-    result depends on that frame alone, so splitting a clip across processes gives the
-    same track as one process. ``num_poses=2`` shows when someone else is in view.
+    VIDEO mode with ``num_poses=1`` tracks the runner from frame to frame and runs the
+    person detector only when tracking is lost (about 21 ms a frame for the full model
+    on this class of machine, against 36 ms with the detector every frame, and steadier
+    landmarks). Other people in view are counted separately by :meth:`count_people`, on
+    a few frames only.
     """
 
-    def __init__(self, model: str = "full", num_poses: int = 2):
+    def __init__(self, model: str = "full"):
         from mediapipe.tasks.python import BaseOptions
         from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
+        self._model = model
         options = PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model_path(model))),
-            running_mode=RunningMode.IMAGE,
-            num_poses=num_poses,
+            running_mode=RunningMode.VIDEO,
+            num_poses=1,
             min_pose_detection_confidence=0.5,
             min_pose_presence_confidence=0.5,
+            min_tracking_confidence=0.5,
         )
         self._landmarker = PoseLandmarker.create_from_options(options)
+        self._counter = None
+        self._last_ms = -1
 
     def close(self) -> None:
         self._landmarker.close()
+        if self._counter is not None:
+            self._counter.close()
 
     def __enter__(self) -> "PoseEstimator":
         return self
@@ -99,15 +102,28 @@ class PoseEstimator:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def estimate(self, rgb: np.ndarray, t_ms: int | None = None) -> list[_Pose]:
-        """All people found in one upright RGB frame, coordinates normalised to [0, 1].
-
-        ``t_ms`` is accepted for symmetry with video use and not needed.
-        """
+    def estimate(self, rgb: np.ndarray, t_ms: int) -> list[_Pose]:
+        """The tracked person in one upright RGB frame (empty list if none), coordinates in [0, 1]."""
         import mediapipe as mp
 
+        t_ms = max(int(t_ms), self._last_ms + 1)  # the API needs strictly increasing times
+        self._last_ms = t_ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        return _poses(self._landmarker.detect(image))
+        return _poses(self._landmarker.detect_for_video(image, t_ms))
+
+    def count_people(self, rgb: np.ndarray) -> int:
+        """How many people the detector finds in one frame (up to 3), independent of tracking."""
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions
+        from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+        if self._counter is None:
+            self._counter = PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=str(model_path("lite"))),
+                running_mode=RunningMode.IMAGE, num_poses=3, min_pose_detection_confidence=0.5,
+            ))
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        return len(self._counter.detect(image).pose_landmarks)
 
 
 def _poses(result) -> list[_Pose]:
@@ -118,6 +134,10 @@ def _poses(result) -> list[_Pose]:
         z = np.array([p.z if p.z is not None else np.nan for p in lms], dtype=float)
         poses.append(_Pose(xy, vis, z))
     return poses
+
+
+#: Seconds (of clip time) between two checks for other people in view.
+PEOPLE_CHECK_S = 1.0
 
 
 _HIPS = (int(Landmark.left_hip), int(Landmark.right_hip))
@@ -164,8 +184,8 @@ def estimate_track(
     the upright picture. ``meta`` records how many frames had a second person.
     ``on_progress(done, total)`` may return ``False`` to cancel (raises ``Cancelled``).
     ``warmup`` frames before ``start`` are run through the model first but not recorded,
-    so that the runner choice (nearest the previous hip centre when two people are in
-    view) has settled at ``start`` (used by :mod:`vision.parallel` at chunk seams).
+    so that VIDEO-mode tracking, smoothing and the runner choice have settled at
+    ``start`` (used by :mod:`vision.parallel` at chunk seams).
     """
     stop = info.frames if stop is None else min(stop, info.frames)
     n = max(0, stop - start)
@@ -175,7 +195,8 @@ def estimate_track(
     zz = np.full((n, N_LANDMARKS), np.nan)
     repeated = np.zeros(n, bool)
     prev_thumb = None
-    multi = 0
+    checks = crowded = 0
+    next_check_s = -np.inf
     decoded = 0
     prev_centre = None
     size = np.array([info.width, info.height], dtype=float)
@@ -189,18 +210,23 @@ def estimate_track(
             prev_thumb = thumb
             poses = est.estimate(frame.rgb, round(frame.t_s * 1000))
             p = _pick_runner(poses, prev_centre) if poses else None
+            if row >= 0 and frame.t_s >= next_check_s:
+                next_check_s = frame.t_s + PEOPLE_CHECK_S
+                checks += 1
+                crowded += est.count_people(frame.rgb) > 1
             if p is not None:
                 prev_centre = p.xy[list(_HIPS)].mean(axis=0)
-            if row < 0:  # warm-up frame: settles the runner choice, not recorded
+            if row < 0:  # warm-up frame: settles tracking, not recorded
                 continue
             decoded += 1
             repeated[row] = is_rep
             if p is not None:
-                multi += len(poses) > 1
                 xy[row] = p.xy * size
                 vis[row] = p.vis
                 zz[row] = p.z
             if on_progress is not None and on_progress(decoded, n) is False:
                 raise Cancelled("analysis cancelled")
-    meta = {"frames_decoded": decoded, "frames_with_several_people": multi, "model": model}
+    several = int(round(decoded * crowded / checks)) if checks else 0
+    meta = {"frames_decoded": decoded, "frames_with_several_people": several, "model": model,
+            "people_checks": checks, "people_checks_crowded": crowded}
     return PoseTrack(xy, vis, times, (info.width, info.height), meta, z=zz, repeated=repeated)
