@@ -358,3 +358,31 @@ def test_dark_upload_fails_with_its_message_in_the_page(tmp_path, monkeypatch):
     assert "night run.mp4" in text and "too dark" in text, text
     assert any(b.label == "Run again" for b in at.button)
     assert lib.analysis(earlier.id).status == "done"
+
+
+@pytest.mark.slow
+def test_ten_minute_clip_ctrl_c_on_the_command_line(tmp_path):
+    """Ctrl-C during the pose pass: exit 130, one line, no files, no process left running."""
+    import signal
+    import uuid
+
+    from tests.test_faults import _marked_processes
+
+    clip = hc.long_static_clip(tmp_path / "ten minutes.mp4", fps=10.0)
+    out = tmp_path / "out"
+    mark = uuid.uuid4().hex
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GAITSCOPE_TEST_MARK": mark}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.cli", "analyze", str(clip), "--out", str(out),
+                             "--model", "lite", "--workers", "2"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(8.0)  # start-up, probe, then the pose pass (minutes long for this clip)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == ["gaitscope: interrupted"]
+    assert not out.exists() or not any(out.iterdir())
+    deadline = time.monotonic() + 20
+    while _marked_processes(mark) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert _marked_processes(mark) == []
