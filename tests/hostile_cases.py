@@ -67,7 +67,7 @@ CASES: tuple[Case, ...] = (
          ("no runner", "too dark"), pose=True),
     Case("dim", "dim clip (brightness x0.3)", _named("dim.mp4", lambda p: hc.dark_clip(p, gain=0.3, max_side=426)),
          0, ("clip is dark",), pose=True),
-    Case("two_people", "a second runner further away, beside the first", _named("two.mp4", hc.two_runners_clip),
+    Case("two_people", "two runners side by side (two treadmills)", _named("two.mp4", hc.two_runners_clip),
          0, ("more than one person", "followed"), pose=True),
     Case("panning", "camera panning across the runner", _named("pan.mp4", hc.panning_clip), 0, ("camera moves",),
          pose=True),
