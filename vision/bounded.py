@@ -27,6 +27,11 @@ import time
 import warnings
 from typing import Callable
 
+try:  # imported here, not in the child: a fork may copy another thread's import lock
+    import resource
+except ImportError:  # not POSIX
+    resource = None
+
 from metrics import errors as _errors
 from metrics.errors import GaitscopeError, VideoError
 
@@ -61,13 +66,12 @@ def _child(fn: Callable, args: tuple, extra_memory_bytes: int, w: int) -> None:
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         faulthandler.disable()  # a crash here is reported by the parent as a damaged file, not as a dump
-        try:
-            import resource
-
-            limit = _vm_size_bytes() + int(extra_memory_bytes)
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ImportError, ValueError, OSError):
-            pass
+        if resource is not None:
+            try:
+                limit = _vm_size_bytes() + int(extra_memory_bytes)
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            except (ValueError, OSError):
+                pass
         try:
             answer = {"ok": fn(*args)}
         except GaitscopeError as exc:
