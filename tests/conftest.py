@@ -33,3 +33,21 @@ def sample() -> Path:
 def short_clip(tmp_path_factory) -> Path:
     """Four seconds of the sample (120 frames), enough for several strides."""
     return excerpt(tmp_path_factory.mktemp("clips") / "short.mp4", 4.0)
+
+
+# Figures that tests measure (latency, export time...) are printed at the end of the run,
+# so that CI's log shows them without -s.
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figure():
+    """``report_figure("text")`` keeps a measured figure for the end-of-run summary."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("measured figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

@@ -114,7 +114,7 @@ def _player(pg):
     raise AssertionError("the player's frame did not load")
 
 
-def test_upload_review_step_and_export(server, page):
+def test_upload_review_step_and_export(server, page, report_figure):
     url, data = server
     pg = page
     pg.goto(url)
@@ -153,7 +153,7 @@ def test_upload_review_step_and_export(server, page):
     frame.wait_for_function("window.gsPlayer.lat.length >= 36", timeout=10_000)
     lat = sorted(frame.evaluate("window.gsPlayer.lat"))
     median, p90 = statistics.median(lat), lat[int(0.9 * (len(lat) - 1))]
-    print(f"\nframe-step latency in Chromium: median {median:.1f} ms, p90 {p90:.1f} ms, n={len(lat)}")
+    report_figure(f"frame-step latency in Chromium: median {median:.1f} ms, p90 {p90:.1f} ms, n={len(lat)}")
     assert median < STEP_MEDIAN_LIMIT_MS
     pg.keyboard.press(".")
     pg.wait_for_timeout(600)
@@ -172,7 +172,7 @@ def test_upload_review_step_and_export(server, page):
     t0 = time.monotonic()
     video = pg.locator("video[src*='/media/']").first
     video.wait_for(timeout=300_000)
-    print(f"annotated export of the sample: {time.monotonic() - t0:.1f} s")
+    report_figure(f"annotated export of the sample in the app: {time.monotonic() - t0:.1f} s")
     pg.wait_for_function("() => { const v = document.querySelector(\"video[src*='/media/']\");"
                          " return v && v.readyState >= 1 && v.videoWidth > 0; }", timeout=60_000)
     _shot(pg, "07_export", panel=True)

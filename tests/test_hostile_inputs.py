@@ -265,7 +265,7 @@ _LONG_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_ten_minute_clip_progress_cancel_and_bounded_memory(tmp_path):
+def test_ten_minute_clip_progress_cancel_and_bounded_memory(tmp_path, report_figure):
     # ten minutes at 10 fps (6000 frames at 160x120): decoding all of it stays quick
     clip = hc.long_static_clip(tmp_path / "ten minutes.mp4", fps=10.0)
     out = tmp_path / "out"
@@ -280,7 +280,7 @@ def test_ten_minute_clip_progress_cancel_and_bounded_memory(tmp_path):
     assert r["n_calls"] >= 40
     assert not out.exists() or not any(out.iterdir()), "a cancelled analysis leaves no files"
     growth_mb = (r["hwm_end_kb"] - r["hwm_after_model_kb"]) / 1024
-    print(f"10-minute clip: cancelled after {r['t_cancel_s']:.1f} s; all {r['decoded']} frames decoded in "
+    report_figure(f"10-minute clip: cancelled after {r['t_cancel_s']:.1f} s; all {r['decoded']} frames decoded in "
           f"{r['t_decode_s']:.1f} s; peak memory {r['hwm_end_kb'] / 1024:.0f} MB (+{growth_mb:.0f} MB while decoding)")
     assert growth_mb < 150, f"decoding the whole clip grew the peak memory by {growth_mb:.0f} MB"
 

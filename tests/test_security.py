@@ -368,7 +368,7 @@ def test_bounded_call_is_stopped_when_it_hangs_eats_memory_or_crashes():
 
 
 @pytest.mark.skipif(not fork_available(), reason="the bounded child needs fork (Linux)")
-def test_probe_in_a_bounded_child_costs_little(sample):
+def test_probe_in_a_bounded_child_costs_little(sample, report_figure):
     from vision.video import _probe_json, PROBE_TIMEOUT_S
 
     probe(sample)  # warm the page cache
@@ -382,7 +382,7 @@ def test_probe_in_a_bounded_child_costs_little(sample):
     direct_s = (time.monotonic() - t0) / 3
     assert info.frames == direct["frames"] == 360 and list(info.pts) == list(direct["pts"])
     assert bounded_s - direct_s < 0.5, f"the bounded probe costs {bounded_s - direct_s:.3f} s more"
-    print(f"probe of the sample: {direct_s * 1000:.0f} ms in process, {bounded_s * 1000:.0f} ms bounded")
+    report_figure(f"probe of the sample: {direct_s * 1000:.0f} ms in process, {bounded_s * 1000:.0f} ms bounded")
 
 
 def test_crafted_index_claiming_huge_tables_is_refused_cleanly(tmp_path):
