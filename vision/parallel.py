@@ -256,7 +256,8 @@ def _thread_worker(worker: int, cpu: int | None, info: VideoInfo, model: str, se
             if stream is None or last_stop != seg.start:
                 if stream is not None:
                     stream.close()
-                stream = _Frames(iter_frames(info, seg.start, None, max_side=pose_input_side(info)))
+                stream = _Frames(iter_frames(info, seg.start, None, max_side=pose_input_side(info),
+                                             threads=cpu is None))
 
             def progress(d: int, _n: int, k: int = k) -> bool:
                 done[k] = d

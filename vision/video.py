@@ -310,6 +310,7 @@ def iter_frames(
     stop: int | None = None,
     max_side: int | None = None,
     timeout_s: float | None = None,
+    threads: bool = True,
 ) -> Iterator[Frame]:
     """Yield upright RGB frames ``start <= index < stop`` with real-world times.
 
@@ -317,7 +318,8 @@ def iter_frames(
     picture (keeping its aspect) so that its longer side is at most that many pixels.
     Stops quietly at the first undecodable packet of a damaged file: the caller compares
     the count it got with ``info.frames`` to report truncation. ``timeout_s`` bounds
-    the wall time spent, as a guard against crafted files.
+    the wall time spent, as a guard against crafted files. ``threads=False`` decodes
+    without frame threads (cheaper for a caller pinned to one core, e.g. a pose worker).
     """
     stop = info.frames if stop is None else min(stop, info.frames)
     if start >= stop:
@@ -328,7 +330,8 @@ def iter_frames(
     t0 = time.monotonic()
     try:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        if threads:
+            stream.thread_type = "AUTO"
         if start > 0:
             container.seek(int(info.pts[start]), stream=stream, backward=True, any_frame=False)
         out_w = out_h = None
