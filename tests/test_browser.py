@@ -10,15 +10,13 @@ Set GAITSCOPE_SCREENSHOTS=<folder> to save screenshots of the main screens there
 from __future__ import annotations
 
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.live_app import free_port, running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_videos" / "zzzhushi_male_side.mp4"
@@ -31,46 +29,15 @@ STEP_MEDIAN_LIMIT_MS = 100.0
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is not installed (./run test installs it)")
     pytest.importorskip("playwright.sync_api")
     data = tmp_path_factory.mktemp("gaitscope_data")
-    port = _free_port()
-    log = open(data / "server.log", "w")
-    env = {**os.environ, "GAITSCOPE_DATA": str(data)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
-         "--server.address", "localhost", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the app did not start: {(data / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.5)
-    yield url, data
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    args = ["run", str(ROOT / "ui" / "app.py"), "--server.address", "localhost"]
+    with running_app(args, free_port(), data, data / "server.log") as url:
+        yield url, data
 
 
 @pytest.fixture(scope="module")

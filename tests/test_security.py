@@ -13,9 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ import pytest
 from metrics.errors import VideoError
 from tests import hostile_clips as hc
 from tests.clipmaker import ROOT
+from tests.live_app import free_port, running_app
 from ui.library import Library
 from vision.bounded import call_bounded, fork_available
 from vision.video import MAX_FILE_BYTES, probe
@@ -69,12 +68,6 @@ def test_launcher_listens_on_localhost_unless_told_and_caps_uploads(tmp_path):
     assert _option(told, "--server.address") == "0.0.0.0"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listening(port: int) -> list[str]:
     """Local addresses of the sockets listening on ``port`` (from /proc/net/tcp and tcp6)."""
     found = []
@@ -101,33 +94,10 @@ def live_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live_app")
     args = _launcher_args(tmp)
     args[1] = APP
-    port = _free_port()
+    port = free_port()
     data = tmp / "data"
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", *args, "--server.port", str(port), "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--server.maxUploadSize", "1"],
-        cwd=ROOT, env={**os.environ, "GAITSCOPE_DATA": str(data)}, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the app did not start: {(tmp / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.5)
-    yield url, port, data
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_app([*args, "--server.maxUploadSize", "1"], port, data, tmp / "server.log") as url:
+        yield url, port, data
 
 
 @pytest.mark.slow
