@@ -49,7 +49,7 @@ import numpy as np
 from scipy.signal import find_peaks
 
 from metrics._timing import content_times_s, step_period_s
-from metrics.belt import BeltLine, height_above_belt_px
+from metrics.belt import BeltLine
 from metrics.clean import body_scale_px, frame_times_s, near_side as _near_side
 from metrics.conventions import rotate_to_belt
 from metrics.landmarks import Landmark, SIDES

@@ -210,7 +210,6 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
     pf = n["per_foot"]
     date = date or _dt.date.today().isoformat()
     clip = clip_name or Path(src.info.path).name
-    head = [th for th in ("", "left", "right")]
     rows = [
         ("strikes used", *(str(n["n_kept"][s]) for s in SIDES), ""),
         ("shin angle at contact", *(_pm(pf[s]["shin_angle_deg"], ".1f", "°") for s in SIDES),
