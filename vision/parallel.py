@@ -116,7 +116,7 @@ def estimate_track_parallel(
     on_progress: ProgressFn | None = None,
     backend: str = "thread",
 ) -> PoseTrack:
-    """Pose track of the whole clip, with up to one worker process per core.
+    """Pose track of the whole clip, with up to one worker per core.
 
     Parameters
     ----------
