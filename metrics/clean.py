@@ -110,8 +110,10 @@ def _hampel(xy: np.ndarray, t: np.ndarray, half_window_s: float, sigmas: float, 
     """Mask (T, K) of points whose x or y is an outlier against a running median."""
     T, K, _ = xy.shape
     ok_t = np.isfinite(t)
-    dt = float(np.median(np.diff(t[ok_t]))) if ok_t.sum() > 1 else 1.0
-    w = max(2, int(round(half_window_s / max(dt, 1e-9))))
+    steps = np.diff(t[ok_t]) if ok_t.sum() > 1 else np.array([])
+    steps = steps[steps > 0]  # repeated frames share a time: they say nothing of the frame step
+    dt = float(np.median(steps)) if len(steps) else 1.0
+    w = min(max(2, int(round(half_window_s / dt))), max(2, len(t)))  # never wider than the clip
     pad = np.pad(xy, ((w, w), (0, 0), (0, 0)), constant_values=np.nan)
     win = np.lib.stride_tricks.sliding_window_view(pad, 2 * w + 1, axis=0)  # (T, K, 2, 2w+1)
     with warnings.catch_warnings():
