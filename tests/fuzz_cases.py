@@ -118,7 +118,7 @@ def mutate(data: bytes, other: bytes, i: int) -> tuple[str, bytes]:
     return kind, bytes(b)
 
 
-def _synthetic_pose(info, options, on_progress):
+def _synthetic_pose(info, options, on_progress, on_frame=None):
     """Decode every frame (as the pose pass does), then a synthetic runner for the frames that decoded."""
     from tests.synthetic import synth_run
     from vision.video import iter_frames

@@ -55,7 +55,7 @@ from tests.synthetic import synth_run
 import ui.pipeline as pipeline
 from vision.video import probe
 
-def synthetic_pose(info, options, on_progress):
+def synthetic_pose(info, options, on_progress, on_frame=None):
     track, _ = synth_run(duration_s=info.frames / info.fps, fps=info.fps, size=(info.width, info.height),
                          leg_px=0.35 * info.height)
     for i in range(1, info.frames + 1):
@@ -68,7 +68,7 @@ pipeline.run_pose = synthetic_pose
 """
 
 
-def _synthetic_pose(info, options, on_progress):
+def _synthetic_pose(info, options, on_progress, on_frame=None):
     track, _ = synth_run(duration_s=info.frames / info.fps, fps=info.fps, size=(info.width, info.height),
                          leg_px=0.35 * info.height)
     return track[: info.frames]
@@ -328,7 +328,7 @@ try:
         from ui.results import write_results
         import ui.pipeline as pipeline
         from vision.video import probe
-        pipeline.run_pose = lambda info, options, on_progress: gait.track_clean
+        pipeline.run_pose = lambda info, options, on_progress, on_frame=None: gait.track_clean
         pipeline.analyze(clip, disk / "analysis", pipeline.AnalyzeOptions(model="lite"))
     message = ""
 except GaitscopeError as exc:

@@ -159,7 +159,7 @@ def test_view_and_gait_warnings_reach_analysis_json_and_the_terminal(kind, words
     else:
         track, _ = synth_run(duration_s=6.0, contact_share=1.25, cadence_spm=110)
     video = hc.blank_clip(tmp_path / f"{kind}.mp4", track.size, len(track))
-    monkeypatch.setattr("ui.pipeline.run_pose", lambda info, options, on_progress: track)
+    monkeypatch.setattr("ui.pipeline.run_pose", lambda info, options, on_progress, on_frame=None: track)
     out = tmp_path / "out"
     assert main(cli_args(video, out)) == 0
     cap = capsys.readouterr()

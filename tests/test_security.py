@@ -284,7 +284,7 @@ def test_a_crafted_pose_cache_is_not_unpickled(tmp_path, monkeypatch, capsys):
     assert b"PWNED" in (out / "pose_track.npz").read_bytes()
     calls = []
 
-    def pose(info, options, on_progress):
+    def pose(info, options, on_progress, on_frame=None):
         calls.append(1)
         return synth_run(duration_s=info.frames / info.fps, fps=info.fps, size=(304, 540), leg_px=190)[0]
 

@@ -19,7 +19,7 @@ from metrics import GaitOptions, GaitResult, analyze_gait
 from metrics.errors import GaitscopeError, InputError, NoPersonError, VideoError
 from metrics.track import PoseTrack
 from ui.results import write_results
-from vision.scene import scene_check
+from vision.scene import SceneSampler, scene_check
 from vision.video import VideoInfo, probe
 
 __all__ = ["AnalyzeOptions", "Analysis", "analyze", "file_sha256", "check_clip_length", "POSE_CACHE_NAME"]
@@ -114,8 +114,10 @@ def _remove_temporaries(folder: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def run_pose(info: VideoInfo, options: AnalyzeOptions, on_progress: ProgressFn | None) -> PoseTrack:
-    """Pose over the whole clip: parallel chunks when available, else one process."""
+def run_pose(info: VideoInfo, options: AnalyzeOptions, on_progress: ProgressFn | None,
+             on_frame: Callable | None = None) -> PoseTrack:
+    """Pose over the whole clip: parallel chunks when available, else one process.
+    ``on_frame(frame)`` sees every decoded frame (from the worker threads)."""
     def progress(done: int, total: int):
         return on_progress("pose", done, total) if on_progress else None
 
@@ -124,8 +126,9 @@ def run_pose(info: VideoInfo, options: AnalyzeOptions, on_progress: ProgressFn |
     except ImportError:
         from vision.pose import estimate_track
 
-        return estimate_track(info, options.model, on_progress=progress)
-    return estimate_track_parallel(info, options.model, workers=options.workers, on_progress=progress)
+        return estimate_track(info, options.model, on_progress=progress, on_frame=on_frame)
+    return estimate_track_parallel(info, options.model, workers=options.workers, on_progress=progress,
+                                   on_frame=on_frame)
 
 
 def _check_person(track: PoseTrack, name: str, scene: dict | None) -> None:
@@ -144,8 +147,12 @@ def _check_person(track: PoseTrack, name: str, scene: dict | None) -> None:
     )
 
 
-def _scene(info: VideoInfo, track: PoseTrack) -> dict | None:
-    """Brightness and camera motion (advisory: None when the check cannot run)."""
+def _scene(info: VideoInfo, track: PoseTrack, sampler: SceneSampler | None = None) -> dict | None:
+    """Brightness and camera motion (advisory: None when the check cannot run), from the
+    frames ``sampler`` kept during the pose pass, or decoded again when it has not all of them."""
+    found = sampler.check(track.xy_px) if sampler is not None else None
+    if found is not None:
+        return found.as_json()
     try:
         return scene_check(info, track.xy_px).as_json()
     except VideoError:
@@ -212,8 +219,9 @@ def analyze(
     track = _load_cached(cache, key, info) if options.use_cache else None
     from_cache = track is not None
     if track is None:
-        raw = run_pose(info, options, on_progress)
-        raw = raw.replace(meta={**raw.meta, "scene": _scene(info, raw)})
+        sampler = SceneSampler(info)
+        raw = run_pose(info, options, on_progress, on_frame=sampler.add)
+        raw = raw.replace(meta={**raw.meta, "scene": _scene(info, raw, sampler)})
         _check_person(raw, video.name, raw.meta["scene"])  # before anything is written
         try:
             out.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,7 @@ import numpy as np
 
 from metrics.errors import Cancelled
 from metrics.track import PoseTrack
-from vision.pose import estimate_track, model_path, pose_input_side
+from vision.pose import PeopleCounter, estimate_track, model_path, pose_input_side
 from vision.video import Frame, VideoInfo, iter_frames
 
 __all__ = ["estimate_track_parallel", "estimate_segments", "plan_segments", "assign_segments", "Segment",
@@ -60,6 +60,7 @@ MIN_PROCESS_FRAMES = 150
 IDLE_PROGRESS_S = 0.5
 
 ProgressFn = Callable[[int, int], bool | None]
+FrameFn = Callable[[Frame], None]
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def estimate_track_parallel(
     workers: int | None = None,
     on_progress: ProgressFn | None = None,
     backend: str = "thread",
+    on_frame: FrameFn | None = None,
 ) -> PoseTrack:
     """Pose track of the whole clip, with up to one worker per core.
 
@@ -130,6 +132,9 @@ def estimate_track_parallel(
     backend : ``"thread"`` (default): worker threads in this process; MediaPipe and
         the decoder release the GIL while they work, and nothing has to start up.
         ``"process"``: spawned worker processes (each imports MediaPipe first).
+    on_frame : ``on_frame(frame)`` for every frame the model saw, from the worker that
+        decoded it (so possibly from several threads at once, in no particular order);
+        not called with ``backend="process"``.
 
     Returns
     -------
@@ -149,9 +154,9 @@ def estimate_track_parallel(
         raise ValueError(f"backend must be 'thread' or 'process', got {backend!r}")
     runs = assign_segments(segments, 1 if backend == "process" and info.frames < MIN_PROCESS_FRAMES else k)
     if len(runs) == 1:
-        parts = [estimate_segments(info, model, segments, on_progress)]
+        parts = [estimate_segments(info, model, segments, on_progress, on_frame)]
     elif backend == "thread":
-        parts = [_run_threads(info, model, segments, len(runs), on_progress)]
+        parts = [_run_threads(info, model, segments, len(runs), on_progress, on_frame)]
     else:
         from vision.parallel_procs import run_processes
 
@@ -160,8 +165,9 @@ def estimate_track_parallel(
 
 
 def estimate_segments(info: VideoInfo, model: str, segments: list[Segment],
-                      on_progress: ProgressFn | None = None) -> list[PoseTrack]:
-    """Pose tracks of contiguous ``segments``, each from a fresh tracker; one decoder for them all.
+                      on_progress: ProgressFn | None = None, on_frame: FrameFn | None = None) -> list[PoseTrack]:
+    """Pose tracks of contiguous ``segments``, each from a fresh tracker; one decoder and one
+    people counter for them all.
 
     ``on_progress(done, total)`` counts frames over all the segments given.
     """
@@ -170,6 +176,7 @@ def estimate_segments(info: VideoInfo, model: str, segments: list[Segment],
     total = sum(s.frames for s in segments)
     frames = _Frames(iter_frames(info, segments[0].start, segments[-1].stop, max_side=pose_input_side(info)))
     out = []
+    counter = PeopleCounter()
     try:
         offset = 0
         for seg in segments:
@@ -177,10 +184,11 @@ def estimate_segments(info: VideoInfo, model: str, segments: list[Segment],
                 return on_progress(base + done, total) if on_progress is not None else None
 
             out.append(estimate_track(info, model, seg.start, seg.stop, on_progress=progress,
-                                      frames=frames.until(seg.stop)))
+                                      frames=frames.until(seg.stop), counter=counter, on_frame=on_frame))
             offset += seg.frames
     finally:
         frames.close()
+        counter.close()
     return out
 
 
@@ -245,11 +253,13 @@ class _Claims:
 
 
 def _thread_worker(worker: int, cpu: int | None, info: VideoInfo, model: str, segments: list[Segment],
-                   claims: _Claims, tracks: list, done: list, stop: threading.Event) -> None:
+                   claims: _Claims, tracks: list, done: list, stop: threading.Event,
+                   on_frame: FrameFn | None) -> None:
     """Run claimed segments until none is left; ``tracks[k]`` receives segment ``k``'s track."""
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})  # this thread, and the MediaPipe and decoder threads it starts
     stream, last_stop = None, None
+    counter = PeopleCounter()
     try:
         while not stop.is_set() and (k := claims.next(worker)) is not None:
             seg = segments[k]
@@ -264,9 +274,10 @@ def _thread_worker(worker: int, cpu: int | None, info: VideoInfo, model: str, se
                 return not stop.is_set()
 
             tracks[k] = estimate_track(info, model, seg.start, seg.stop, on_progress=progress,
-                                       frames=stream.until(seg.stop))
+                                       frames=stream.until(seg.stop), counter=counter, on_frame=on_frame)
             last_stop = seg.stop
     finally:
+        counter.close()
         if stream is not None:
             stream.close()
 
@@ -281,7 +292,7 @@ def _worker_cpus(n: int) -> list[int | None]:
 
 
 def _run_threads(info: VideoInfo, model: str, segments: list[Segment], workers: int,
-                 on_progress: ProgressFn | None) -> list[PoseTrack]:
+                 on_progress: ProgressFn | None, on_frame: FrameFn | None = None) -> list[PoseTrack]:
     """Segments on ``workers`` threads, one per core; progress and cancel from the calling thread.
 
     Each worker thread is pinned to its own core, and so are the MediaPipe graph and decoder
@@ -295,7 +306,8 @@ def _run_threads(info: VideoInfo, model: str, segments: list[Segment], workers: 
     stop = threading.Event()
     cpus = _worker_cpus(len(runs))
     with ThreadPoolExecutor(len(runs), thread_name_prefix="gaitscope-pose") as pool:
-        futures = [pool.submit(_thread_worker, w, cpus[w], info, model, segments, claims, tracks, done, stop)
+        futures = [pool.submit(_thread_worker, w, cpus[w], info, model, segments, claims, tracks, done, stop,
+                               on_frame)
                    for w in range(len(runs))]
         try:
             reported, last_call = -1, 0.0

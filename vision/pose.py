@@ -17,9 +17,10 @@ import numpy as np
 from metrics.errors import Cancelled, InputError
 from metrics.landmarks import N_LANDMARKS, Landmark
 from metrics.track import PoseTrack
+from vision.mediapipe_import import mediapipe
 from vision.video import Frame, VideoInfo, iter_frames
 
-__all__ = ["MODELS", "model_path", "PoseEstimator", "estimate_track", "POSE_INPUT_MAX_SIDE", "pose_input_side"]
+__all__ = ["MODELS", "model_path", "PoseEstimator", "PeopleCounter", "estimate_track", "POSE_INPUT_MAX_SIDE", "pose_input_side"]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 MODELS = ("lite", "full", "heavy")
@@ -70,11 +71,12 @@ class PoseEstimator:
     VIDEO mode with ``num_poses=1`` tracks the runner from frame to frame and runs the
     person detector only when tracking is lost (about 21 ms a frame for the full model
     on this class of machine, against 36 ms with the detector every frame, and steadier
-    landmarks). Other people in view are counted separately by :meth:`count_people`, on
+    landmarks). Other people in view are counted separately by :class:`PeopleCounter`, on
     a few frames only.
     """
 
     def __init__(self, model: str = "full"):
+        mediapipe()  # imported here (not at module level): the first import takes about 0.3 s
         from mediapipe.tasks.python import BaseOptions
         from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
@@ -88,13 +90,10 @@ class PoseEstimator:
             min_tracking_confidence=0.5,
         )
         self._landmarker = PoseLandmarker.create_from_options(options)
-        self._counter = None
         self._last_ms = -1
 
     def close(self) -> None:
         self._landmarker.close()
-        if self._counter is not None:
-            self._counter.close()
 
     def __enter__(self) -> "PoseEstimator":
         return self
@@ -104,26 +103,46 @@ class PoseEstimator:
 
     def estimate(self, rgb: np.ndarray, t_ms: int) -> list[_Pose]:
         """The tracked person in one upright RGB frame (empty list if none), coordinates in [0, 1]."""
-        import mediapipe as mp
-
+        mp = mediapipe()
         t_ms = max(int(t_ms), self._last_ms + 1)  # the API needs strictly increasing times
         self._last_ms = t_ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         return _poses(self._landmarker.detect_for_video(image, t_ms))
 
-    def count_people(self, rgb: np.ndarray) -> int:
-        """How many people the detector finds in one frame (up to 3), independent of tracking."""
-        import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions
-        from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+class PeopleCounter:
+    """How many people the detector finds in one frame (up to 3), independent of any tracking.
 
-        if self._counter is None:
-            self._counter = PoseLandmarker.create_from_options(PoseLandmarkerOptions(
+    The lite model in IMAGE mode: it keeps no state from frame to frame, so one counter can
+    serve every segment a worker runs (its answer for a frame does not depend on what it saw
+    before). Created on first use: about 0.12 s.
+    """
+
+    def __init__(self):
+        self._landmarker = None
+
+    def count(self, rgb: np.ndarray) -> int:
+        mp = mediapipe()
+        if self._landmarker is None:
+            from mediapipe.tasks.python import BaseOptions
+            from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+            self._landmarker = PoseLandmarker.create_from_options(PoseLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=str(model_path("lite"))),
                 running_mode=RunningMode.IMAGE, num_poses=3, min_pose_detection_confidence=0.5,
             ))
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        return len(self._counter.detect(image).pose_landmarks)
+        return len(self._landmarker.detect(image).pose_landmarks)
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> "PeopleCounter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _poses(result) -> list[_Pose]:
@@ -177,6 +196,8 @@ def estimate_track(
     on_progress: ProgressFn | None = None,
     frames: Iterable[Frame] | None = None,
     warmup: int = 0,
+    counter: PeopleCounter | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
 ) -> PoseTrack:
     """Run the pose model over frames ``[start, stop)`` of a clip.
 
@@ -185,7 +206,10 @@ def estimate_track(
     ``on_progress(done, total)`` may return ``False`` to cancel (raises ``Cancelled``).
     ``warmup`` frames before ``start`` are run through the model first but not recorded,
     so that VIDEO-mode tracking, smoothing and the runner choice have settled at
-    ``start`` (used by :mod:`vision.parallel` at chunk seams).
+    ``start``. ``counter``: the :class:`PeopleCounter` to use (a worker running several
+    segments passes its own, created once); ``None`` makes one for this call.
+    ``on_frame(frame)`` is called with every recorded frame after the model saw it (e.g. to
+    sample frames for :mod:`vision.scene` without decoding them again).
     """
     stop = info.frames if stop is None else min(stop, info.frames)
     n = max(0, stop - start)
@@ -202,30 +226,38 @@ def estimate_track(
     size = np.array([info.width, info.height], dtype=float)
     first = max(0, start - max(0, int(warmup)))
     source = frames if frames is not None else iter_frames(info, first, stop, max_side=pose_input_side(info))
-    with PoseEstimator(model) as est:
-        for frame in source:
-            row = frame.index - start
-            thumb = thumbnail(frame.rgb)
-            is_rep = is_repeat(thumb, prev_thumb)
-            prev_thumb = thumb
-            poses = est.estimate(frame.rgb, round(frame.t_s * 1000))
-            p = _pick_runner(poses, prev_centre) if poses else None
-            if row >= 0 and frame.t_s >= next_check_s:
-                next_check_s = frame.t_s + PEOPLE_CHECK_S
-                checks += 1
-                crowded += est.count_people(frame.rgb) > 1
-            if p is not None:
-                prev_centre = p.xy[list(_HIPS)].mean(axis=0)
-            if row < 0:  # warm-up frame: settles tracking, not recorded
-                continue
-            decoded += 1
-            repeated[row] = is_rep
-            if p is not None:
-                xy[row] = p.xy * size
-                vis[row] = p.vis
-                zz[row] = p.z
-            if on_progress is not None and on_progress(decoded, n) is False:
-                raise Cancelled("analysis cancelled")
+    own_counter = counter is None
+    counter = PeopleCounter() if own_counter else counter
+    try:
+        with PoseEstimator(model) as est:
+            for frame in source:
+                row = frame.index - start
+                thumb = thumbnail(frame.rgb)
+                is_rep = is_repeat(thumb, prev_thumb)
+                prev_thumb = thumb
+                poses = est.estimate(frame.rgb, round(frame.t_s * 1000))
+                p = _pick_runner(poses, prev_centre) if poses else None
+                if row >= 0 and frame.t_s >= next_check_s:
+                    next_check_s = frame.t_s + PEOPLE_CHECK_S
+                    checks += 1
+                    crowded += counter.count(frame.rgb) > 1
+                if p is not None:
+                    prev_centre = p.xy[list(_HIPS)].mean(axis=0)
+                if row < 0:  # warm-up frame: settles tracking, not recorded
+                    continue
+                decoded += 1
+                repeated[row] = is_rep
+                if p is not None:
+                    xy[row] = p.xy * size
+                    vis[row] = p.vis
+                    zz[row] = p.z
+                if on_frame is not None:
+                    on_frame(frame)
+                if on_progress is not None and on_progress(decoded, n) is False:
+                    raise Cancelled("analysis cancelled")
+    finally:
+        if own_counter:
+            counter.close()
     several = int(round(decoded * crowded / checks)) if checks else 0
     meta = {"frames_decoded": decoded, "frames_with_several_people": several, "model": model,
             "people_checks": checks, "people_checks_crowded": crowded}
