@@ -18,8 +18,6 @@ import io
 import json
 import math
 import os
-import queue
-import threading
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,10 +30,10 @@ from metrics.track import PoseTrack
 from ui.results import strikes_csv
 from vision.draw import DrawOptions, OverlayAnnotator, format_overstride, format_shin
 from vision.overlay import StrikeMark, overlay_for_frame, strike_marks
-from vision.video import Frame, VideoInfo, iter_frames
+from vision.video import Frame, VideoInfo, iter_frames, prefetch
 from vision.writer import ExportError, VideoWriter
 
-__all__ = ["ExportSource", "ExportError", "ProgressFn", "Progress", "prefetch", "export_annotated_clip",
+__all__ = ["ExportSource", "ExportError", "ProgressFn", "Progress", "export_annotated_clip",
            "export_strikes_clip", "export_tables", "summary_csv", "strike_caption", "atomic_write_bytes",
            "frames_with_overlay", "STRIKES_CLIP_SLOWDOWN"]
 
@@ -137,51 +135,6 @@ class Progress:
         self.done += n
         if self.fn is not None and self.fn(min(self.done, self.total), self.total) is False:
             raise Cancelled("export cancelled; no file was written.")
-
-
-def prefetch(frames: Iterator[Frame], depth: int = 6) -> Iterator[Frame]:
-    """Decode in a background thread (PyAV releases the GIL) while the caller draws and encodes."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def work() -> None:
-        try:
-            for fr in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(fr, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-            q.put(end)
-        except BaseException as exc:  # noqa: BLE001 - handed over to the consumer thread
-            q.put(exc)
-        finally:
-            close = getattr(frames, "close", None)
-            if close:
-                close()
-
-    t = threading.Thread(target=work, name="gaitscope-decode", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while t.is_alive():
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        t.join()
 
 
 def frames_with_overlay(src: ExportSource, start: int = 0, stop: int | None = None,

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 
 from metrics.landmarks import SIDES
-from ui.export import (ExportError, ExportSource, ProgressFn, prefetch, Progress, atomic_write_bytes)
+from ui.export import (ExportError, ExportSource, ProgressFn, Progress, atomic_write_bytes)
 from vision.draw import DrawOptions, OverlayAnnotator, Style, draw_label, format_shin, put_text, style_for, text_size
 from vision.overlay import StrikeMark, overlay_for_frame
 from vision.palette import OUTLINE_RGB, PANEL_RGB, TEXT_RGB, side_rgb, side_letter
-from vision.video import iter_frames
+from vision.video import iter_frames, prefetch
 
 __all__ = ["caption_bar", "contact_crop_box", "crop_height_px", "contact_sheet", "contact_sheets", "contact_cells",
            "sheet_title", "export_contacts", "png_bytes", "jpeg_bytes",

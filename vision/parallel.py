@@ -45,7 +45,7 @@ import numpy as np
 from metrics.errors import Cancelled
 from metrics.track import PoseTrack
 from vision.pose import PeopleCounter, estimate_track, model_path, pose_input_side
-from vision.video import Frame, VideoInfo, iter_frames
+from vision.video import Frame, VideoInfo, iter_frames, prefetch
 
 __all__ = ["estimate_track_parallel", "estimate_segments", "plan_segments", "assign_segments", "Segment",
            "default_workers", "SEGMENT_COUNTS", "MIN_SEGMENT_FRAMES", "MIN_PROCESS_FRAMES"]
@@ -174,7 +174,7 @@ def estimate_segments(info: VideoInfo, model: str, segments: list[Segment],
     if not segments:
         return []
     total = sum(s.frames for s in segments)
-    frames = _Frames(iter_frames(info, segments[0].start, segments[-1].stop, max_side=pose_input_side(info)))
+    frames = _Frames(prefetch(iter_frames(info, segments[0].start, segments[-1].stop, max_side=pose_input_side(info))))
     out = []
     counter = PeopleCounter()
     try:
@@ -266,8 +266,10 @@ def _thread_worker(worker: int, cpu: int | None, info: VideoInfo, model: str, se
             if stream is None or last_stop != seg.start:
                 if stream is not None:
                     stream.close()
-                stream = _Frames(iter_frames(info, seg.start, None, max_side=pose_input_side(info),
-                                             threads=cpu is None))
+                # decoding starts now, in its own thread on this core, so that the seek's pre-roll
+                # runs while the landmarker is being created
+                stream = _Frames(prefetch(iter_frames(info, seg.start, None, max_side=pose_input_side(info),
+                                                      threads=cpu is None)))
 
             def progress(d: int, _n: int, k: int = k) -> bool:
                 done[k] = d

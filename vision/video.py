@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ import numpy as np
 from metrics.errors import VideoError
 from vision.bounded import call_bounded
 
-__all__ = ["VideoInfo", "Frame", "probe", "iter_frames", "MAX_PIXELS", "MAX_FILE_BYTES", "MAX_FRAMES"]
+__all__ = ["VideoInfo", "Frame", "probe", "iter_frames", "prefetch", "Prefetched", "MAX_PIXELS", "MAX_FILE_BYTES", "MAX_FRAMES"]
 
 #: Largest picture accepted (8K UHD). Bigger streams are refused before decoding.
 MAX_PIXELS = 7680 * 4320
@@ -337,7 +339,7 @@ def iter_frames(
         out_w = out_h = None
         next_index = 0
         try:
-            for frame in container.decode(stream):
+            for frame in _decode(container, stream, index_of, start):
                 if timeout_s is not None and time.monotonic() - t0 > timeout_s:
                     raise VideoError(f"{Path(info.path).name}: decoding took longer than {timeout_s:.0f} s; the file may be damaged.")
                 i = index_of.get(frame.pts, None) if frame.pts is not None else None
@@ -361,8 +363,100 @@ def iter_frames(
         container.close()
 
 
+def _decode(container, stream, index_of: dict, start: int) -> Iterator[av.VideoFrame]:
+    """Decoded frames from the current position; frames before ``start`` that no other frame
+    refers to (non-reference B-frames) are not decoded at all.
+
+    After a seek the decoder must run from the keyframe before ``start``; skipping the
+    frames nothing depends on halves that run for a typical H.264/HEVC stream with
+    B-frames, and leaves every frame from ``start`` on bit-identical.
+    """
+    ctx = stream.codec_context
+    skipping = False
+    for packet in container.demux(stream):
+        if start > 0:
+            i = index_of.get(packet.pts) if packet.pts is not None else None
+            skip = i is not None and i < start
+            if skip != skipping:
+                ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+                skipping = skip
+        yield from packet.decode()
+
+
 def _out_size(w: int, h: int, max_side: int | None) -> tuple[int, int]:
     if not max_side or max(w, h) <= max_side:
         return w, h
     s = max_side / max(w, h)
     return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
+
+
+_END = object()
+
+
+class Prefetched:
+    """Frames decoded ahead in a background thread, which starts at once (PyAV releases the
+    GIL while it decodes); iterate it, then :meth:`close` it.
+
+    The decoder thread inherits the CPU affinity of the thread that makes it. Starting it
+    before a slow set-up (a model being loaded) lets the decoder run its seek pre-roll in
+    the meantime. At most ``depth`` frames wait in memory.
+    """
+
+    def __init__(self, frames: Iterator[Frame], depth: int = 6):
+        self._q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._work, args=(frames,), name="gaitscope-decode", daemon=True)
+        self._thread.start()
+
+    def _work(self, frames: Iterator[Frame]) -> None:
+        try:
+            for fr in frames:
+                if not self._put(fr):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed over to the consuming thread
+            self._put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> "Prefetched":
+        return self
+
+    def __next__(self) -> Frame:
+        if self._done:
+            raise StopIteration
+        item = self._q.get()
+        if item is _END or isinstance(item, BaseException):
+            self._done = True
+            if item is _END:
+                raise StopIteration
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop the decoder thread and wait for it (frames not taken are dropped)."""
+        self._done = True
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+
+def prefetch(frames: Iterator[Frame], depth: int = 6) -> Prefetched:
+    """``frames`` decoded ahead in a background thread: see :class:`Prefetched`."""
+    return Prefetched(frames, depth)
