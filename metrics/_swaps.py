@@ -29,11 +29,10 @@ def _swap_view(xy: np.ndarray, left: list[int], right: list[int], state: int) ->
     return np.concatenate([b, a]) if state else np.concatenate([a, b])
 
 
-def _cost(err: np.ndarray, scale: float, cap: float = 1.0) -> float:
-    """Sum over points of a capped squared error in units of ``scale``; NaN points cost nothing."""
+def _cost(err: np.ndarray, scale: float, cap: float = 1.0) -> np.ndarray:
+    """Sum over points (axis -2) of a capped squared error in units of ``scale``; NaN points cost nothing."""
     e = np.linalg.norm(err, axis=-1) / scale
-    e = e[np.isfinite(e)]
-    return float(np.sum(np.minimum(e, cap) ** 2))
+    return np.sum(np.where(np.isfinite(e), np.minimum(e, cap) ** 2, 0.0), axis=-1)
 
 
 def _segments(t: np.ndarray, frames: np.ndarray, max_gap_s: float) -> list[np.ndarray]:
@@ -55,21 +54,23 @@ def _viterbi_segment(P: np.ndarray, t: np.ndarray, scale: float, switch_cost: fl
     n = len(P)
     if n == 1:
         return np.zeros(1, int)
+    # every transition's cost at once: step[j, a, b, c] for states a, b, c at frames j-2, j-1, j
+    r = (t[2:] - t[1:-1]) / np.maximum(t[1:-1] - t[:-2], 1e-9)
+    prev2, prev1, cur = P[:-2, :, None, None], P[1:-1, None, :, None], P[2:, None, None, :]
+    pred = prev1 + (prev1 - prev2) * r[:, None, None, None, None, None]
+    step = _cost(cur - pred, scale).tolist()  # (n-2, 2, 2, 2) as nested lists: fast scalar access below
     # pair states (s_prev, s_cur) -> index 2*s_prev + s_cur
-    cost = np.full(4, np.inf)
-    for a in (0, 1):
-        for b in (0, 1):
-            cost[2 * a + b] = _cost(P[1, b] - P[0, a], scale) + switch_cost * (a != b) + swapped_cost * (a + b)
+    first = _cost(P[1][None, :] - P[0][:, None], scale)  # (a, b)
+    cost = [float(first[a, b]) + switch_cost * (a != b) + swapped_cost * (a + b) for a in (0, 1) for b in (0, 1)]
     back = np.zeros((n, 4), int)
     for j in range(2, n):
-        r = (t[j] - t[j - 1]) / max(t[j - 1] - t[j - 2], 1e-9)
-        new = np.full(4, np.inf)
+        sj = step[j - 2]
+        new = [0.0] * 4
         for b in (0, 1):
             for c in (0, 1):
                 best, arg = np.inf, 0
                 for a in (0, 1):
-                    pred = P[j - 1, b] + (P[j - 1, b] - P[j - 2, a]) * r
-                    v = cost[2 * a + b] + _cost(P[j, c] - pred, scale) + switch_cost * (b != c) + swapped_cost * c
+                    v = cost[2 * a + b] + sj[a][b][c] + switch_cost * (b != c) + swapped_cost * c
                     if v < best:
                         best, arg = v, a
                 new[2 * b + c] = best

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.signal import butter, filtfilt
@@ -153,6 +154,12 @@ def _fill_and_bridge(t: np.ndarray, xy: np.ndarray, max_gap_s: float) -> tuple[n
     return filled, bridged
 
 
+@lru_cache(maxsize=64)
+def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray]:
+    """Butterworth low-pass coefficients (the same few cut-offs serve every landmark)."""
+    return butter(order, wn)
+
+
 def _lowpass(t: np.ndarray, y: np.ndarray, cutoff_hz: np.ndarray, order: int) -> np.ndarray:
     """Zero-lag Butterworth low-pass of each column of ``y`` (T, n) sampled at times ``t``.
 
@@ -174,7 +181,7 @@ def _lowpass(t: np.ndarray, y: np.ndarray, cutoff_hz: np.ndarray, order: int) ->
         col = g[:, j]
         fin = np.isfinite(col)
         wn = min(float(cutoff_hz[j]) / nyq, 0.95)
-        b, a = butter(order, wn)
+        b, a = _butter(order, wn)
         padlen = 3 * max(len(a), len(b))
         dd = np.diff(np.concatenate([[0], fin.astype(int), [0]]))
         for s, e in zip(np.flatnonzero(dd == 1), np.flatnonzero(dd == -1)):

@@ -76,16 +76,14 @@ def strikes_csv(strikes: list[dict]) -> str:
 def keypoints_csv(track: PoseTrack) -> str:
     """Long table: one row per frame and landmark seen."""
     names = [lm.name for lm in Landmark]
-    buf = io.StringIO()
-    buf.write(",".join(KEYPOINT_COLUMNS) + "\n")
-    xy, vis, t = track.xy_px, track.visibility, track.t_s
-    for i in range(len(track)):
-        ti = f"{t[i]:.6f}"
-        for k, name in enumerate(names):
-            x, y = xy[i, k]
-            if np.isfinite(x) and np.isfinite(y):
-                buf.write(f"{i},{ti},{name},{x:.2f},{y:.2f},{vis[i, k]:.3f}\n")
-    return buf.getvalue()
+    xy, vis = track.xy_px, track.visibility
+    rows, cols = np.nonzero(np.isfinite(xy).all(axis=2))
+    times = [f"{t:.6f}" for t in track.t_s]
+    lines = [",".join(KEYPOINT_COLUMNS)]
+    lines += [f"{i},{times[i]},{names[k]},{x:.2f},{y:.2f},{v:.3f}"
+              for i, k, x, y, v in zip(rows.tolist(), cols.tolist(), xy[rows, cols, 0].tolist(),
+                                       xy[rows, cols, 1].tolist(), vis[rows, cols].tolist())]
+    return "\n".join(lines) + "\n"
 
 
 def write_results(out: Path, info: VideoInfo, gait: GaitResult, options: dict, sha256: str,
