@@ -37,14 +37,19 @@ def write_clip(
     rotation_deg: int = 0,
     container_format: str | None = None,
     metadata: dict | None = None,
+    preset: str | None = None,
+    keyint: int | None = None,
+    faststart: bool = False,
 ) -> Path:
     """Write frames; ``pts_s`` gives each frame's own time (variable frame rate).
 
     With ``rotation_deg`` the frames are stored turned the other way and the display
     matrix says to turn them back (counter-clockwise degrees, as PyAV reads it), as a
-    phone does for portrait clips.
+    phone does for portrait clips. ``preset`` and ``keyint`` go to x264 (``"ultrafast"``
+    encodes big pictures in reasonable time); ``faststart`` puts the MP4 index first.
     """
-    opts = {"movflags": "use_metadata_tags"} if metadata else {}
+    flags = "+".join(f for f, on in (("faststart", faststart), ("use_metadata_tags", bool(metadata))) if on)
+    opts = {"movflags": "+" + flags if faststart else flags} if flags else {}
     with av.open(str(path), "w", format=container_format, options=opts) as c:
         if metadata:
             c.metadata.update(metadata)
@@ -54,6 +59,9 @@ def write_clip(
         s.width, s.height, s.pix_fmt = w, h, pix_fmt
         if codec == "libx265":
             s.options = {"x265-params": "log-level=error"}
+        elif preset or keyint:
+            params = (f"keyint={keyint}:" if keyint else "") + "log-level=error"
+            s.options = {**({"preset": preset} if preset else {}), "x264-params": params}
         if rotation_deg:
             s.set_display_rotation(rotation_deg)
         if pts_s is not None:

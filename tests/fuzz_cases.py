@@ -23,7 +23,6 @@ import time
 import traceback
 from pathlib import Path
 
-import av
 import numpy as np
 
 __all__ = ["KINDS", "mutate", "make_bases", "run_case"]
@@ -32,25 +31,13 @@ KINDS = ("flip", "flip_index", "truncate", "splice_header", "box_size", "insert"
          "foreign_head")
 
 
-def _faststart(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as c:
-        s = c.add_stream("libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        s.options = {"preset": "ultrafast", "x264-params": "keyint=15:log-level=error"}
-        for rgb in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
-
-
 def make_bases(folder: Path) -> tuple[Path, Path]:
     """Two clips of the sample runner: 1.8 s at 144x256 with the index first, and 2.2 s at 180x320 index last."""
     from tests.clipmaker import write_clip
     from tests.hostile_clips import sample_frames
 
-    a = _faststart(folder / "base_a.mp4", sample_frames(54, max_side=256), 30)
+    a = write_clip(folder / "base_a.mp4", sample_frames(54, max_side=256), fps=30, preset="ultrafast", keyint=15,
+                   faststart=True)
     b = write_clip(folder / "base_b.mp4", sample_frames(55, max_side=320, start=90), fps=25)
     return a, b
 

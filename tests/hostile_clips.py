@@ -127,20 +127,6 @@ def one_frame(path: Path) -> Path:
     return write_clip(path, sample_frames(1))
 
 
-def _write_fast(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    """H.264 at x264's fastest preset (big pictures encode in reasonable time)."""
-    with av.open(str(path), "w", format="mp4") as c:
-        s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        s.options = {"preset": "ultrafast", "x264-params": "log-level=error"}
-        for rgb in frames:
-            for p in s.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
-
-
 def resized_clip(path: Path, size: tuple[int, int], seconds: float, fps: float = 30.0, step: int = 1) -> Path:
     """Sample frames (every ``step``-th) letterboxed into ``size`` = (width, height)."""
     n = int(round(seconds * fps))
@@ -155,7 +141,7 @@ def resized_clip(path: Path, size: tuple[int, int], seconds: float, fps: float =
         y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
         canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
         out.append(canvas)
-    return _write_fast(path, out, fps)
+    return write_clip(path, out, fps=fps, preset="ultrafast")
 
 
 def huge_picture_clip(path: Path, size: tuple[int, int] = (8192, 4352)) -> Path:
@@ -179,17 +165,8 @@ def huge_picture_clip(path: Path, size: tuple[int, int] = (8192, 4352)) -> Path:
 def blank_clip(path: Path, size: tuple[int, int], frames: int, fps: float = 30.0) -> Path:
     """``frames`` plain grey frames of ``size`` = (width, height): a clip to pair with a synthetic pose track."""
     w, h = size
-    with av.open(str(path), "w", format="mp4") as c:
-        s = c.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"preset": "ultrafast", "x264-params": "log-level=error"}
-        grey = np.full((h, w, 3), 120, np.uint8)
-        for _ in range(frames):
-            for p in s.encode(av.VideoFrame.from_ndarray(grey, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return path
+    grey = np.full((h, w, 3), 120, np.uint8)
+    return write_clip(path, [grey] * frames, fps=fps, preset="ultrafast")
 
 
 def long_static_clip(path: Path, minutes: float = 10.0, size: tuple[int, int] = (160, 120), fps: float = 30.0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -10,8 +9,8 @@ import pytest
 from metrics.landmarks import leg
 from metrics.track import PoseTrack
 from vision.draw import DrawOptions, OverlayAnnotator, format_overstride, format_shin, style_for, text_size
-from vision.overlay import FrameOverlay, overlay_for_frame, overlay_json, strike_marks
-from vision.palette import SIDE_RGB, side_hex
+from vision.overlay import FrameOverlay, overlay_for_frame, strike_marks
+from vision.palette import SIDE_RGB
 
 ONLY_SHIN = DrawOptions(skeleton=False, overstride=False, contact_banner=False, clock=False)
 ONLY_OVERSTRIDE = DrawOptions(skeleton=False, shin=False, contact_banner=False, clock=False)
@@ -144,22 +143,6 @@ def test_unseen_points_are_skipped_not_drawn_at_zero():
     track = _track(legs={"right": {"knee": (200, 300)}})  # no ankle
     _, out, _ = _draw(track, [{"foot": "right", "ic_frame": 0, "shin_angle_deg": 3.0}], 0, DrawOptions(clock=False))
     assert not out[:20, :20].any()
-
-
-def test_overlay_json_is_compact_and_round_trips():
-    track = _track(n_frames=4, legs={"right": RIGHT_LEG, "left": {"knee": (150.4, 300.6)}})
-    strikes = [{"foot": "right", "ic_frame": 1, "shin_angle_deg": 6.04, "overstride": 0.1234, "rejected": True}]
-    doc = overlay_json(track, strikes, {"faces": "left"})
-    text = json.dumps(doc, allow_nan=False)
-    back = json.loads(text)
-    assert back["colors"]["right"] == side_hex("right")
-    assert back["points"] == ["hip", "knee", "ankle", "heel", "foot_index"]
-    assert back["legs"]["right"][0] == [200, 150, 210, 300, 240, 450, 230, 470, 290, 475]
-    assert back["legs"]["left"][2] == [None, None, 150, 301, None, None, None, None, None, None]
-    s = back["strikes"][0]
-    assert (s["n"], s["label"], s["shin_angle_deg"], s["overstride"], s["rejected"]) == (1, "R IC #1", 6.0, 0.123, True)
-    assert s["last_frame"] == 3 and back["t_ms"] == [0, 33, 67, 100]
-    assert len(text) < 1500
 
 
 def test_frame_outside_the_track_is_an_error():

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -27,7 +26,7 @@ import numpy as np
 
 from metrics.errors import Cancelled
 from metrics.track import PoseTrack
-from ui.results import strikes_csv
+from ui.results import json_safe, strikes_csv
 from vision.draw import DrawOptions, OverlayAnnotator, format_overstride, format_shin
 from vision.overlay import StrikeMark, overlay_for_frame, strike_marks
 from vision.video import Frame, VideoInfo, iter_frames, prefetch
@@ -261,18 +260,6 @@ def export_strikes_clip(src: ExportSource, path: str | os.PathLike, options: Dra
 
 # ---------------------------------------------------------------- tables
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def summary_csv(summary: dict) -> str:
     """Two columns, ``measure,value``; nested values flattened as ``a.b``."""
     rows: list[tuple[str, object]] = []
@@ -282,11 +269,11 @@ def summary_csv(summary: dict) -> str:
             for k, x in v.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), x)
         elif isinstance(v, (list, tuple)):
-            rows.append((prefix, json.dumps(_json_safe(v))))
+            rows.append((prefix, json.dumps(json_safe(v))))
         else:
             rows.append((prefix, "" if v is None else v))
 
-    walk("", _json_safe(summary))
+    walk("", json_safe(summary))
     buf = io.StringIO()
     wr = csv.writer(buf, lineterminator="\n")
     wr.writerow(("measure", "value"))
@@ -297,7 +284,7 @@ def summary_csv(summary: dict) -> str:
 def export_tables(src: ExportSource, out_dir: str | os.PathLike) -> list[Path]:
     """``strikes.csv``, ``summary.csv`` and ``gaitscope_export.json`` (video, runner, strikes, summary)."""
     out = Path(out_dir)
-    doc = _json_safe({"video": src.info.as_json(), "runner": src.runner, "camera": {"belt_tilt_deg": src.tilt_deg},
+    doc = json_safe({"video": src.info.as_json(), "runner": src.runner, "camera": {"belt_tilt_deg": src.tilt_deg},
                       "strikes": list(src.strikes), "summary": src.summary, "warnings": list(src.warnings)})
     return [
         atomic_write_bytes(out / "strikes.csv", strikes_csv(list(src.strikes)).encode()),

@@ -21,7 +21,7 @@ from metrics.schema import KEYPOINT_COLUMNS, SCHEMA, STRIKE_FIELDS
 from metrics.track import PoseTrack
 from vision.video import VideoInfo
 
-__all__ = ["write_results", "build_document", "atomic_write_text", "strikes_csv", "keypoints_csv"]
+__all__ = ["write_results", "build_document", "atomic_write_text", "strikes_csv", "keypoints_csv", "json_safe"]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -33,12 +33,12 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _clean(value):
+def json_safe(value):
     """JSON-safe: numpy scalars to Python, NaN/inf to None, tuples to lists."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -50,7 +50,7 @@ def build_document(info: VideoInfo, gait: GaitResult, options: dict, sha256: str
 
     video = info.as_json()
     video["sha256"] = sha256
-    return _clean({
+    return json_safe({
         "schema": SCHEMA,
         "video": video,
         "runner": gait.runner,

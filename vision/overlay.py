@@ -1,5 +1,5 @@
-"""What to draw on each frame, as plain data: the same numbers feed the video exports
-(:mod:`vision.draw`) and the browser player (:func:`overlay_json`).
+"""What to draw on each frame, as plain data, for the video exports (:mod:`vision.draw`).
+The browser player gets the same track and strikes from :mod:`ui.player.data`.
 
 No drawing and no cv2 here. A frame's overlay is the runner's two legs as seen in that
 frame, plus every strike whose measurement is on screen: from its initial-contact (IC)
@@ -21,12 +21,10 @@ import numpy as np
 from metrics.conventions import faces_sign, shin_angle_deg
 from metrics.landmarks import LEG_POINTS, SIDES, leg
 from metrics.track import PoseTrack
-from vision.palette import REJECTED_RGB, SIDE_RGB, rgb_hex, side_letter
+from vision.palette import side_letter
 
-__all__ = ["StrikeMark", "FrameOverlay", "strike_marks", "overlay_for_frame", "overlay_json",
-           "OVERLAY_JSON_VERSION", "DEFAULT_HOLD_S"]
+__all__ = ["StrikeMark", "FrameOverlay", "strike_marks", "overlay_for_frame", "DEFAULT_HOLD_S"]
 
-OVERLAY_JSON_VERSION = 1
 #: How long a strike's measurement stays on screen after its contact, seconds of real time.
 DEFAULT_HOLD_S = 0.25
 
@@ -176,75 +174,3 @@ def overlay_for_frame(track: PoseTrack, marks: Sequence[StrikeMark], frame_index
     legs = {side: _leg_points(track, i, side, min_visibility) for side in SIDES}
     active = tuple(m for m in marks if m.ic_frame <= i <= m.last_frame)
     return FrameOverlay(i, float(track.t_s[i]), legs, active, sign, float(tilt_deg))
-
-
-def _ints(p: Point) -> list[int] | None:
-    return None if p is None else [int(round(p[0])), int(round(p[1]))]
-
-
-def _round(v: float | None, nd: int) -> float | None:
-    return None if v is None else round(v, nd)
-
-
-def overlay_json(track: PoseTrack, strikes: Sequence[dict], runner: dict | None = None,
-                 size: tuple[int, int] | None = None, tilt_deg: float = 0.0,
-                 hold_s: float = DEFAULT_HOLD_S, min_visibility: float = 0.0) -> dict:
-    """The overlay of a whole clip as compact JSON for a browser player drawing on a canvas.
-
-    Layout (version 1)::
-
-        {"version": 1, "size": [w, h], "faces": "left", "tilt_deg": 0.0, "hold_s": 0.25,
-         "colors": {"left": "#56B4E9", "right": "#E69F00", "rejected": "#969696"},
-         "points": ["hip", "knee", "ankle", "heel", "foot_index"],
-         "t_ms": [0, 33, ...],                                # real time of each frame
-         "legs": {"left": [[hx, hy, kx, ky, ...] | null, ...],  # one row per frame, ints;
-                  "right": [...]},                           # null row: leg unseen; null pair: point unseen
-         "strikes": [{"n": 1, "foot": "right", "label": "R IC #1", "ic_frame": 12, "last_frame": 19,
-                      "ic_time_s": 0.4, "rejected": false, "edited": false,
-                      "hip": [x, y], "knee": [x, y], "ankle": [x, y], "heel": [x, y], "toe": [x, y],
-                      "shin_angle_deg": 6.1, "overstride": 0.12, "overstride_cm": 10.3,
-                      "strike_pattern": "rearfoot"}]}
-
-    A point ``k`` of frame ``i`` is ``legs[side][i][2k:2k+2]``. Draw a strike on frames
-    ``ic_frame..last_frame`` (inclusive), at its own (frozen) positions.
-    """
-    runner = runner or {}
-    size = tuple(size) if size is not None else track.size
-    legs: dict[str, list] = {}
-    for side in SIDES:
-        ids = [leg(side)[p] for p in LEG_POINTS]
-        xy = track.xy_px[:, ids, :]
-        ok = np.isfinite(xy).all(axis=2) & (track.visibility[:, ids] >= min_visibility)
-        rounded = np.where(np.isfinite(xy), np.round(xy), 0).astype(int)
-        rows: list = []
-        for i in range(len(track)):
-            if not ok[i].any():
-                rows.append(None)
-                continue
-            row: list = []
-            for k in range(len(ids)):
-                row.extend((int(rounded[i, k, 0]), int(rounded[i, k, 1])) if ok[i, k] else (None, None))
-            rows.append(row)
-        legs[side] = rows
-    items = []
-    for m in strike_marks(track, strikes, runner, hold_s, min_visibility):
-        items.append({
-            "n": m.number, "foot": m.foot, "label": m.label, "ic_frame": m.ic_frame, "last_frame": m.last_frame,
-            "ic_time_s": round(m.ic_time_s, 4), "rejected": m.rejected, "edited": m.edited,
-            "hip": _ints(m.hip), "knee": _ints(m.knee), "ankle": _ints(m.ankle), "heel": _ints(m.heel),
-            "toe": _ints(m.toe), "shin_angle_deg": _round(m.shin_angle_deg, 1),
-            "overstride": _round(m.overstride, 3), "overstride_cm": _round(m.overstride_cm, 1),
-            "strike_pattern": m.strike_pattern,
-        })
-    return {
-        "version": OVERLAY_JSON_VERSION,
-        "size": [int(size[0]), int(size[1])],
-        "faces": runner.get("faces", "right"),
-        "tilt_deg": round(float(tilt_deg), 2),
-        "hold_s": hold_s,
-        "colors": {**{s: rgb_hex(c) for s, c in SIDE_RGB.items()}, "rejected": rgb_hex(REJECTED_RGB)},
-        "points": list(LEG_POINTS),
-        "t_ms": [int(round(v * 1000)) for v in track.t_s],
-        "legs": legs,
-        "strikes": items,
-    }
