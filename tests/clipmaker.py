@@ -48,8 +48,8 @@ def write_clip(
     phone does for portrait clips. ``preset`` and ``keyint`` go to x264 (``"ultrafast"``
     encodes big pictures in reasonable time); ``faststart`` puts the MP4 index first.
     """
-    flags = "+".join(f for f, on in (("faststart", faststart), ("use_metadata_tags", bool(metadata))) if on)
-    opts = {"movflags": "+" + flags if faststart else flags} if flags else {}
+    movflags = ("+faststart" if faststart else "") + ("+use_metadata_tags" if metadata else "")
+    opts = {"movflags": movflags} if movflags else {}
     with av.open(str(path), "w", format=container_format, options=opts) as c:
         if metadata:
             c.metadata.update(metadata)

@@ -1,7 +1,6 @@
-"""Drawing: overlays land where the numbers say, in the side's colour, on a copy; overlay data and JSON."""
+"""Drawing: overlays land where the numbers say, in the side's colour, on a copy; overlay data."""
 
 from __future__ import annotations
-
 
 import numpy as np
 import pytest
