@@ -10,6 +10,11 @@ two previous positions (a constant-velocity prediction): labels that jump betwee
 the legs break that continuation, while legs that genuinely cross keep it. Each
 run of frames without a long gap is solved on its own and then oriented so that most
 of its frames keep the model's labels.
+
+The search only sees evidence where labels change: inside a relabelled run, keeping or
+swapping is equally continuous, so two glitches close together can flip the correct
+labels between them. :func:`metrics.gait.analyze_gait` catches that when the feet then
+stop alternating, and asks again with the run kept as labelled (``keep``).
 """
 
 from __future__ import annotations
@@ -96,8 +101,9 @@ def merged_frames(xy: np.ndarray, foot_px: float, merge_share: float) -> np.ndar
 
 
 def repair_swaps(xy: np.ndarray, vis: np.ndarray, z: np.ndarray, t: np.ndarray, leg_px: float,
-                 max_gap_s: float, foot_px: float, merge_share: float = 0.3
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+                 max_gap_s: float, foot_px: float, merge_share: float = 0.3,
+                 keep: tuple[tuple[int, int], ...] = ()
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, list[tuple[int, int]]]:
     """Relabel knee/ankle/heel/toe so each leg keeps its identity through the clip.
 
     Parameters
@@ -107,12 +113,15 @@ def repair_swaps(xy: np.ndarray, vis: np.ndarray, z: np.ndarray, t: np.ndarray, 
     leg_px : hip-to-ankle length, the error scale.
     max_gap_s : frames further apart than this are solved separately.
     foot_px, merge_share : frames with both feet on one spot (see :func:`merged_frames`) are skipped.
+    keep : ``(first, last)`` frame runs, as returned by an earlier call, to leave as the model
+        labelled them (a caller that found the relabelling wrong by other evidence).
 
     Returns
     -------
     xy, vis, z : relabelled copies.
     n_frames : frames whose legs were relabelled.
-    n_runs : runs of consecutive relabelled frames.
+    runs : ``(first, last)`` frames of each run the search relabelled, ``keep`` included (the
+        frames skipped inside a run, missing or merged, are not relabelled).
     """
     left, right = lower_leg_points("left"), lower_leg_points("right")
     xy, vis, z = xy.copy(), vis.copy(), z.copy()
@@ -123,16 +132,22 @@ def repair_swaps(xy: np.ndarray, vis: np.ndarray, z: np.ndarray, t: np.ndarray, 
     frames = np.flatnonzero(seen)
     swap = np.zeros(len(xy), bool)
     scale = 0.15 * leg_px
+    runs: list[tuple[int, int]] = []
+    kept = set(keep)
     for seg in _segments(t, frames, max_gap_s):
         P = np.stack([np.stack([_swap_view(xy[f], left, right, s) for s in (0, 1)]) for f in seg])
         st = _viterbi_segment(P, t[seg], scale)
+        for a, b in _runs(st.astype(bool)):
+            run = (int(seg[a]), int(seg[b - 1]))
+            runs.append(run)
+            if run in kept:
+                st[a:b] = 0
         swap[seg] = st.astype(bool)
     for arr in (xy, vis, z):
         a, b = arr[swap][:, left].copy(), arr[swap][:, right].copy()
         sel = np.flatnonzero(swap)
         arr[np.ix_(sel, left)] = b
         arr[np.ix_(sel, right)] = a
-    runs = int(np.sum(np.diff(np.concatenate([[0], swap.astype(int)])) == 1))
     return xy, vis, z, int(swap.sum()), runs
 
 

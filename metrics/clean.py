@@ -59,6 +59,8 @@ class CleanOptions:
     outlier_min_leg : a point must also be this share of the leg length off the running median.
     merge_foot_share : feet whose points lie this close (share of foot length) are "merged".
     repair_swaps : relabel leg swaps.
+    keep_labels : ``(first, last)`` frame runs of an earlier report's ``relabelled_runs`` to
+        leave as the pose model labelled them (see :func:`metrics.gait.analyze_gait`).
     filter_order : Butterworth order (doubled by the forward-backward pass).
     """
 
@@ -71,6 +73,7 @@ class CleanOptions:
     outlier_min_leg: float = 0.08
     merge_foot_share: float = 0.5
     repair_swaps: bool = True
+    keep_labels: tuple[tuple[int, int], ...] = ()
     filter_order: int = 2
 
 
@@ -206,7 +209,9 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     clean : PoseTrack with the same frames, timestamps and ``repeated`` flags.
     report : dict with ``step_s`` (step period found, None if none), ``cutoff_hz``,
         ``foot_cutoff_hz``, ``max_gap_s``, ``leg_px``, ``foot_px``, ``repeated_frames``,
-        ``implausible_leg_frames``, ``swapped_frames``, ``swap_runs``, ``merge_leg_frames``, ``outlier_points``,
+        ``implausible_leg_frames``, ``swapped_frames``, ``swap_runs``, ``relabelled_runs`` (first and last
+        frame of each run the swap search relabelled), ``kept_label_runs`` (those of them left as the model
+        labelled them, from ``options.keep_labels``), ``merge_leg_frames``, ``outlier_points``,
         ``filled_points``, ``missing_points`` (still missing after filling) and
         ``warnings`` (plain-English strings).
     """
@@ -226,7 +231,8 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     report = {"faces": int(faces), "step_s": step, "repeated_frames": int(rep.sum()), "leg_px": leg_px,
               "foot_px": foot_px, "max_gap_s": float(max_gap_s)}
     if T < 3 or not np.isfinite(leg_px):
-        report.update(swapped_frames=0, swap_runs=0, merge_leg_frames=0, implausible_leg_frames=0,
+        report.update(swapped_frames=0, swap_runs=0, relabelled_runs=[], kept_label_runs=[], merge_leg_frames=0,
+                      implausible_leg_frames=0,
                       outlier_points=0, filled_points=0,
                       missing_points=int(np.isnan(xy[..., 0]).sum()), cutoff_hz=None, foot_cutoff_hz=None,
                       warnings=["Too little of the runner was seen to clean the track."])
@@ -234,10 +240,12 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     if step is None:
         notes.append("No regular stride was found; smoothing assumed 170 steps per minute.")
     xy, n_implausible = remove_implausible_legs(xy, faces)
-    n_sw, n_runs = 0, 0
+    n_sw, relabelled = 0, []
     if options.repair_swaps:
-        xy, vis, z, n_sw, n_runs = repair_swaps(xy, vis, z, t_pic, leg_px, max_gap_s, foot_px,
-                                                 options.merge_foot_share)
+        xy, vis, z, n_sw, relabelled = repair_swaps(xy, vis, z, t_pic, leg_px, max_gap_s, foot_px,
+                                                    options.merge_foot_share, keep=options.keep_labels)
+    kept = [r for r in relabelled if r in set(options.keep_labels)]
+    n_runs = len(relabelled) - len(kept)
     bad = _hampel(xy, t_pic, 0.2 * step_s, options.outlier_sigmas, options.outlier_min_leg * leg_px)
     bad &= np.isfinite(xy[..., 0])
     xy[bad] = np.nan
@@ -266,6 +274,7 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
         out[rep] = resample(tu, sm, np.clip(t_frame[rep], tu[0], tu[-1]))
     report.update(
         cutoff_hz=float(cut), foot_cutoff_hz=float(foot_cut), swapped_frames=n_sw, swap_runs=n_runs,
+        relabelled_runs=[list(r) for r in relabelled], kept_label_runs=[list(r) for r in kept],
         merge_leg_frames=n_merge, implausible_leg_frames=n_implausible, outlier_points=int(bad.sum()),
         filled_points=int((missing_before & ~still_missing).sum()),
         missing_points=int(np.isnan(out[..., 0]).sum()), warnings=notes,

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from metrics import kinematics as kin
 from metrics.belt import BeltLine, estimate_belt
-from metrics.clean import clean_track, direction_of_travel, near_side
+from metrics.clean import CleanOptions, clean_track, direction_of_travel, near_side
 from metrics.conventions import faces_name
 from metrics.errors import InputError
 from metrics.events import detect_contacts
@@ -162,14 +163,7 @@ def analyze_gait(track: PoseTrack, options: GaitOptions = GaitOptions()) -> Gait
     options : see :class:`GaitOptions`.
     """
     faces = direction_of_travel(track)
-    clean, clean_report = clean_track(track, faces)
-    near = near_side(clean, faces)
-    belt = _resolve_belt(clean, faces, options)
-    leg_len = kin.leg_length_px(clean)
-    geom = kin.Geometry(faces, float(belt.tilt_deg), float(belt.y_at_x0_px), leg_len,
-                        kin.px_per_cm(leg_len, options.runner_height_cm))
-    view = kin.view_check(clean, geom)
-    contacts = detect_contacts(clean, faces, belt, near=near)
+    clean, clean_report, near, belt, geom, view, contacts = _keep_alternation(track, faces, options)
     detected = sorted((_contact_dict(c) for c in contacts), key=lambda c: c["ic_time_s"])
     clip_warnings = _clip_warnings(belt, view, clean_report, options)
     base = GaitResult(
@@ -179,6 +173,69 @@ def analyze_gait(track: PoseTrack, options: GaitOptions = GaitOptions()) -> Gait
         options=options, clip_warnings=clip_warnings, series=_series(clean, geom),
     )
     return rebuild(base, [dict(c) for c in detected], ())
+
+
+class _Found(NamedTuple):
+    clean: PoseTrack
+    clean_report: dict
+    near: str
+    belt: BeltLine
+    geom: kin.Geometry
+    view: dict
+    contacts: list
+
+    @property
+    def feet(self) -> list[str]:
+        return [c.foot for c in sorted(self.contacts, key=lambda c: c.ic_time_s)]
+
+
+def _contacts_of(track: PoseTrack, faces: int, options: GaitOptions, keep: tuple[tuple[int, int], ...] = ()) -> _Found:
+    """Cleaned track, its report, near side, belt, geometry, view check and contacts."""
+    clean, clean_report = clean_track(track, faces, CleanOptions(keep_labels=keep))
+    near = near_side(clean, faces)
+    belt = _resolve_belt(clean, faces, options)
+    leg_len = kin.leg_length_px(clean)
+    geom = kin.Geometry(faces, float(belt.tilt_deg), float(belt.y_at_x0_px), leg_len,
+                        kin.px_per_cm(leg_len, options.runner_height_cm))
+    view = kin.view_check(clean, geom)
+    return _Found(clean, clean_report, near, belt, geom, view, detect_contacts(clean, faces, belt, near=near))
+
+
+def _same_foot_pairs(feet: list[str]) -> int:
+    """Consecutive contacts (in time order) of the same foot: in running the feet alternate.
+
+    >>> _same_foot_pairs(["left", "right", "left", "left", "right", "right"])
+    2
+    """
+    return sum(a == b for a, b in zip(feet, feet[1:]))
+
+
+#: Longest relabelled runs tried for :func:`_keep_alternation`, and their shortest length (frames).
+_ALTERNATION_TRIES, _ALTERNATION_MIN_RUN = 4, 3
+
+
+def _keep_alternation(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
+    """:func:`_contacts_of`, with relabellings undone where they break the feet's alternation.
+
+    The swap search (:mod:`metrics._swaps`) relabels a run of frames on the evidence at its
+    two ends only: inside a run, keeping or swapping the labels is equally continuous. Two
+    nearby glitches can therefore flip a whole stretch of correct labels, and then one foot
+    seems to land twice in a row at each end. When the contacts do not alternate, the longest
+    relabelled runs are tried one at a time with the model's own labels; a run is left as
+    the model labelled it when that makes the contacts alternate better.
+    """
+    found = _contacts_of(track, faces, options)
+    breaks = _same_foot_pairs(found.feet)
+    runs = [tuple(r) for r in found.clean_report.get("relabelled_runs", [])
+            if r[1] - r[0] + 1 >= _ALTERNATION_MIN_RUN]
+    keep: tuple[tuple[int, int], ...] = ()
+    for run in sorted(runs, key=lambda r: r[0] - r[1])[:_ALTERNATION_TRIES]:  # longest first
+        if breaks == 0:
+            break
+        trial = _contacts_of(track, faces, options, keep + (run,))
+        if _same_foot_pairs(trial.feet) < breaks:
+            found, breaks, keep = trial, _same_foot_pairs(trial.feet), keep + (run,)
+    return found
 
 
 def _clip_warnings(belt: BeltLine, view: dict, clean_report: dict, options: GaitOptions) -> list[str]:

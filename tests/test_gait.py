@@ -209,3 +209,70 @@ def test_sample_clip_real_pose(tmp_path, sample):
         pf = g.summary["per_foot"][side]
         assert -10.0 < pf["shin_angle_deg"]["mean"] < 15.0      # a recreational runner, not overstriding
         assert -0.05 < pf["overstride"]["mean"] < 0.3
+
+
+def _wrong_relabelling(real, run):
+    """``repair_swaps`` that also relabels the correct frames ``run`` (inclusive), as the swap search can when
+    two glitches bracket a stretch, unless the caller asks to keep that run."""
+    from metrics._timing import lower_leg_points
+
+    left, right = lower_leg_points("left"), lower_leg_points("right")
+
+    def repair(xy, vis, z, t, *args, keep=(), **kwargs):
+        xy, vis, z, n, runs = real(xy, vis, z, t, *args, keep=keep, **kwargs)
+        if run not in keep:
+            rows = np.arange(run[0], run[1] + 1)
+            for arr in (xy, vis, z):
+                a, b = arr[np.ix_(rows, left)].copy(), arr[np.ix_(rows, right)].copy()
+                arr[np.ix_(rows, left)], arr[np.ix_(rows, right)] = b, a
+            n += len(rows)
+        return xy, vis, z, n, sorted(runs + [run])
+
+    return repair
+
+
+@pytest.mark.parametrize("after", [6, 18])
+def test_a_relabelling_that_breaks_the_feet_alternation_is_undone(monkeypatch, after):
+    from metrics import clean, gait
+
+    track, truth = synth_run(duration_s=6.0, noise_px=1.0, seed=2)
+    contacts = truth["contacts"]
+    run = (contacts[5]["ic_frame"] - 2, contacts[5]["ic_frame"] + after)  # from just before a contact
+    monkeypatch.setattr(clean, "repair_swaps", _wrong_relabelling(clean.repair_swaps, run))
+
+    monkeypatch.setattr(gait, "_ALTERNATION_TRIES", 0)  # the planted mistake is real: the feet stop alternating
+    broken = analyze_gait(track)
+    assert gait._same_foot_pairs([s["foot"] for s in broken.strikes]) >= 1
+
+    monkeypatch.setattr(gait, "_ALTERNATION_TRIES", 4)
+    res = analyze_gait(track)
+    assert res.summary["clean"]["kept_label_runs"] == [list(run)]
+    assert gait._same_foot_pairs([s["foot"] for s in res.strikes]) == 0
+    found = {(s["foot"], s["ic_frame"]) for s in res.strikes}
+    for c in contacts:
+        assert any(f == c["foot"] and abs(i - c["ic_frame"]) <= 1 for f, i in found), c
+
+
+def test_relabelling_kept_when_the_feet_alternate():
+    track, truth = synth_run(duration_s=6.0, swaps=((40, 12),), noise_px=1.0, seed=2)
+    res = analyze_gait(track)
+    report = res.summary["clean"]
+    assert report["relabelled_runs"] and report["kept_label_runs"] == []
+    assert len(res.strikes) == len(truth["contacts"])
+
+
+@pytest.mark.slow
+def test_real_clip_whose_swap_repair_broke_the_alternation(tmp_path, shared):
+    """M_Running_7 (../shared): the swap search relabelled frames 31-43, so the right foot seemed to land at 20 and 34
+    and the left contact at 29 was lost. A person checked the frames: left lands at 29, right at 40."""
+    from metrics import gait
+    from ui.pipeline import analyze
+
+    clip = shared / "clips" / "hongwei_no_overstride_augment_M_Running_7_flipped.mp4"
+    a = analyze(clip, tmp_path / "out")
+    assert gait._same_foot_pairs([s["foot"] for s in a.gait.strikes]) == 0
+    assert {("left", 29), ("right", 40)} <= {(s["foot"], s["ic_frame"]) for s in a.gait.strikes}
+    assert a.gait.summary["clean"]["kept_label_runs"] == [[31, 43]]
+    with pytest.MonkeyPatch.context() as mp:  # without the check the same track does not alternate
+        mp.setattr(gait, "_ALTERNATION_TRIES", 0)
+        assert gait._same_foot_pairs([s["foot"] for s in analyze_gait(a.track_raw).strikes]) >= 1
