@@ -8,11 +8,12 @@ a smaller picture and a short GOP so the file stays small enough to hold in the 
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from vision.video import VideoInfo, iter_frames, probe
+from vision.video import VideoInfo, iter_frames, prefetch, probe
 from vision.writer import VideoWriter
 
 __all__ = ["ProxySpec", "proxy_spec", "make_proxy", "proxy_meta", "PROXY_NAME"]
@@ -56,16 +57,17 @@ def make_proxy(info: VideoInfo, folder: Path, on_progress: Callable[[int, int], 
     written = 0
     writer = None
     try:
-        for frame in iter_frames(info, max_side=spec.max_side):
-            if writer is None:
-                h, w = frame.rgb.shape[:2]
-                writer = VideoWriter(path, info.fps, (w, h), crf=spec.crf, gop=spec.gop, preset="veryfast")
-            writer.write(frame.rgb)
-            written += 1
-            if on_progress and written % 10 == 0 and on_progress(written, info.frames) is False:
-                writer.abort()
-                writer = None
-                return {}
+        with closing(prefetch(iter_frames(info, max_side=spec.max_side))) as frames:  # decoded beside the encoder
+            for frame in frames:
+                if writer is None:
+                    h, w = frame.rgb.shape[:2]
+                    writer = VideoWriter(path, info.fps, (w, h), crf=spec.crf, gop=spec.gop, preset="veryfast")
+                writer.write(frame.rgb)
+                written += 1
+                if on_progress and written % 10 == 0 and on_progress(written, info.frames) is False:
+                    writer.abort()
+                    writer = None
+                    return {}
         if writer is None:
             return {}
         writer.close()
