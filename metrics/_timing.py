@@ -40,23 +40,35 @@ def content_times_s(t_s: np.ndarray, repeated: np.ndarray | None) -> np.ndarray:
         return t.copy()
     uniq = np.flatnonzero(~rep)
     tu = t[uniq]
-    k = np.arange(len(uniq), dtype=float)
-    fit = np.empty(len(uniq))
-    h = _RETIME_HALF_WINDOW
-    for i in range(len(uniq)):
-        lo, hi = max(0, i - h), min(len(uniq), i + h + 1)
-        if hi - lo < 3:
-            fit[i] = tu[i]
-            continue
-        a, b = np.polyfit(k[lo:hi], tu[lo:hi], 1)
-        fit[i] = a * k[i] + b
-    fit = np.maximum.accumulate(fit)
+    fit = np.maximum.accumulate(_running_line_fit(tu, _RETIME_HALF_WINDOW))
     out = np.empty(len(t))
     out[uniq] = fit
     # a repeated frame shows the last new picture (frames before the first new one: its time)
     last = np.maximum.accumulate(np.where(~rep, np.arange(len(t)), -1))
     out[rep] = np.where(last[rep] >= 0, out[np.maximum(last[rep], 0)], fit[0])
     return out
+
+
+def _running_line_fit(y: np.ndarray, h: int) -> np.ndarray:
+    """At each i, the least-squares line through ``y[i-h : i+h+1]`` (against the index, clipped
+    at the ends) evaluated at i; ``y[i]`` itself where the window has fewer than 3 points.
+
+    >>> _running_line_fit(np.array([0.0, 1.0, 2.5, 3.0, 4.0]), 1)
+    array([0.        , 1.16666667, 2.16666667, 3.16666667, 4.        ])
+    """
+    y = np.asarray(y, float)
+    if len(y) == 0:
+        return y.copy()
+    win = np.lib.stride_tricks.sliding_window_view(np.pad(y, h, constant_values=np.nan), 2 * h + 1)
+    ok = np.isfinite(win)
+    x = np.arange(-h, h + 1, dtype=float) * ok  # offsets from i, 0 outside the clip
+    yw = np.where(ok, win, 0.0)
+    m, sx, sxx = ok.sum(axis=1), x.sum(axis=1), (x * x).sum(axis=1)
+    sy, sxy = yw.sum(axis=1), (x * yw).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (m * sxy - sx * sy) / (m * sxx - sx * sx)
+        at_i = (sy - slope * sx) / m  # the line at offset 0
+    return np.where(m >= 3, at_i, y)
 
 
 def fill_nan_1d(t: np.ndarray, y: np.ndarray, max_gap_s: float = np.inf) -> np.ndarray:

@@ -110,6 +110,20 @@ def frame_times_s(track: PoseTrack) -> np.ndarray:
     return out
 
 
+def _nanmedian_last_axis(a: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(a, axis=-1)``, the same numbers, several times faster on many short rows
+    (NumPy takes a masked-array path for them).
+
+    >>> _nanmedian_last_axis(np.array([[3.0, np.nan, 1.0, 2.0], [np.nan, 4.0, 1.0, np.nan], [np.nan] * 4]))
+    array([2. , 2.5, nan])
+    """
+    s = np.sort(a, axis=-1)  # NaN last
+    n = np.isfinite(a).sum(axis=-1)
+    lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(s, np.maximum(n // 2, 0)[..., None], axis=-1)[..., 0]
+    return np.where(n > 0, (lo + hi) / 2.0, np.nan)
+
+
 def _hampel(xy: np.ndarray, t: np.ndarray, half_window_s: float, sigmas: float, min_px: float) -> np.ndarray:
     """Mask (T, K) of points whose x or y is an outlier against a running median."""
     T, K, _ = xy.shape
@@ -122,7 +136,7 @@ def _hampel(xy: np.ndarray, t: np.ndarray, half_window_s: float, sigmas: float, 
     win = np.lib.stride_tricks.sliding_window_view(pad, 2 * w + 1, axis=0)  # (T, K, 2, 2w+1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows
-        med = np.nanmedian(win, axis=-1)
+        med = _nanmedian_last_axis(win)
         # a median over a window lopsided by missing frames (or the clip's ends) is biased: no verdict
         half_l = np.sum(np.isfinite(win[..., :w]), axis=-1)
         half_r = np.sum(np.isfinite(win[..., w + 1:]), axis=-1)
