@@ -96,7 +96,7 @@ def run(args) -> int:
         consistency = _compare(tmp / "run0", tmp / "one") if check else None
         load_after = os.getloadavg()
         print(_table(results, once, workers, info))
-        print(_ratios(results, cores, info))
+        print(_ratios({**results, **{k: [v] for k, v in once.items() if k not in results}}, cores, info))
         if consistency:
             print(consistency)
         print(f"load average at the end: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
@@ -220,6 +220,8 @@ def _ratios(results: dict, cores: int, info) -> str:
     line(f"analyze / ({cores} cores x pose-only)", _per_round(results, "analyze", "pose", cores),
          "1.0 = the model alone on every core, nothing else, no contention")
     line("naive / pose-only", _per_round(results, "naive", "pose"), "1 core of model time each frame = 1.0")
+    line("analyze / analyze in 1 process", _per_round(results, "analyze", "analyze1"),
+         f"what the other cores add, round 1 unless analyze1 is a row; ideal {cores}")
     line("pose pass: threads / 1 worker", _per_round(results, "threads", "pass1"), f"ideal {cores}")
     line("pose pass: processes / 1 worker", _per_round(results, "processes", "pass1"), f"ideal {cores}")
     exp = [r for r in results.get("export", []) if r.frames]
