@@ -214,6 +214,17 @@ def _same_foot_pairs(feet: list[str]) -> int:
 _ALTERNATION_TRIES, _ALTERNATION_MIN_RUN = 4, 3
 
 
+def _near_a_break(run: tuple[int, int], contacts: list) -> bool:
+    """Whether two successive contacts of the same foot lie within a step of the run's frames
+    (only there can keeping the run's labels restore the alternation)."""
+    cs = sorted(contacts, key=lambda c: c.ic_time_s)
+    if len(cs) < 3:
+        return False
+    step = float(np.median(np.diff([c.ic_frame for c in cs])))
+    return any(a.foot == b.foot and a.ic_frame <= run[1] + step and b.ic_frame >= run[0] - step
+               for a, b in zip(cs, cs[1:]))
+
+
 def _keep_alternation(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
     """:func:`_contacts_of`, with relabellings undone where they break the feet's alternation.
 
@@ -227,7 +238,7 @@ def _keep_alternation(track: PoseTrack, faces: int, options: GaitOptions) -> _Fo
     found = _contacts_of(track, faces, options)
     breaks = _same_foot_pairs(found.feet)
     runs = [tuple(r) for r in found.clean_report.get("relabelled_runs", [])
-            if r[1] - r[0] + 1 >= _ALTERNATION_MIN_RUN]
+            if r[1] - r[0] + 1 >= _ALTERNATION_MIN_RUN and _near_a_break(r, found.contacts)]
     keep: tuple[tuple[int, int], ...] = ()
     for run in sorted(runs, key=lambda r: r[0] - r[1])[:_ALTERNATION_TRIES]:  # longest first
         if breaks == 0:
