@@ -13,8 +13,8 @@ of its frames keep the model's labels.
 
 The search only sees evidence where labels change: inside a relabelled run, keeping or
 swapping is equally continuous, so two glitches close together can flip the correct
-labels between them. :func:`metrics.gait.analyze_gait` catches that when the feet then
-stop alternating, and asks again with the run kept as labelled (``keep``).
+labels between them. :func:`metrics.gait.analyze_gait` catches that when the contacts then
+break the running rhythm, and asks again with the run kept as labelled (``keep``).
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def analyze_gait(track: PoseTrack, options: GaitOptions = GaitOptions()) -> Gait
     options : see :class:`GaitOptions`.
     """
     faces = direction_of_travel(track)
-    clean, clean_report, near, belt, geom, view, contacts = _keep_alternation(track, faces, options)
+    clean, clean_report, near, belt, geom, view, contacts = _keep_rhythm(track, faces, options)
     detected = sorted((_contact_dict(c) for c in contacts), key=lambda c: c["ic_time_s"])
     clip_warnings = _clip_warnings(belt, view, clean_report, options)
     base = GaitResult(
@@ -210,42 +210,65 @@ def _same_foot_pairs(feet: list[str]) -> int:
     return sum(a == b for a, b in zip(feet, feet[1:]))
 
 
-#: Longest relabelled runs tried for :func:`_keep_alternation`, and their shortest length (frames).
-_ALTERNATION_TRIES, _ALTERNATION_MIN_RUN = 4, 3
+#: A step (contact to next contact) this far from the clip's median step breaks the rhythm.
+_STEP_OFF_SHARE = 0.3
 
 
-def _near_a_break(run: tuple[int, int], contacts: list) -> bool:
-    """Whether two successive contacts of the same foot lie within a step of the run's frames
-    (only there can keeping the run's labels restore the alternation)."""
+def _rhythm_breaks(contacts: list) -> list[tuple[int, int, bool]]:
+    """``(first frame, next frame, same foot)`` of each pair of successive contacts that break
+    the running rhythm: the same foot twice, or a step more than :data:`_STEP_OFF_SHARE` off
+    the median step."""
     cs = sorted(contacts, key=lambda c: c.ic_time_s)
     if len(cs) < 3:
-        return False
-    step = float(np.median(np.diff([c.ic_frame for c in cs])))
-    return any(a.foot == b.foot and a.ic_frame <= run[1] + step and b.ic_frame >= run[0] - step
-               for a, b in zip(cs, cs[1:]))
+        return []
+    d = np.diff([c.ic_time_s for c in cs])
+    med = float(np.median(d))
+    return [(a.ic_frame, b.ic_frame, a.foot == b.foot) for a, b, dt in zip(cs, cs[1:], d)
+            if a.foot == b.foot or abs(dt - med) > _STEP_OFF_SHARE * med]
 
 
-def _keep_alternation(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
-    """:func:`_contacts_of`, with relabellings undone where they break the feet's alternation.
+def _rhythm_score(contacts: list) -> tuple[int, int]:
+    """(same-foot pairs, off-rhythm steps): lower is a more regular run."""
+    br = _rhythm_breaks(contacts)
+    return sum(same for *_, same in br), sum(not same for *_, same in br)
+
+
+#: Longest relabelled runs tried for :func:`_keep_rhythm`, and their shortest length (frames).
+_RHYTHM_TRIES, _RHYTHM_MIN_RUN = 4, 3
+
+
+def _near(run: tuple[int, int], breaks: list[tuple[int, int, bool]], step_frames: float) -> bool:
+    """Whether a rhythm break lies within a step of the run's frames."""
+    return any(a <= run[1] + step_frames and b >= run[0] - step_frames for a, b, _ in breaks)
+
+
+def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
+    """:func:`_contacts_of`, with relabellings undone where they break the running rhythm.
 
     The swap search (:mod:`metrics._swaps`) relabels a run of frames on the evidence at its
     two ends only: inside a run, keeping or swapping the labels is equally continuous. Two
-    nearby glitches can therefore flip a whole stretch of correct labels, and then one foot
-    seems to land twice in a row at each end. When the contacts do not alternate, the longest
-    relabelled runs are tried one at a time with the model's own labels; a run is left as
-    the model labelled it when that makes the contacts alternate better.
+    nearby glitches can therefore flip a whole stretch of correct labels. The contacts around
+    it then break the rhythm of running: one foot lands twice in a row, or a contact moves
+    and the steps around it turn uneven. Where they do, the longest relabelled runs near a
+    break are tried one at a time with the model's own labels, and a run is left as the model
+    labelled it when that makes the rhythm more regular (fewer same-foot pairs, then fewer
+    uneven steps).
     """
     found = _contacts_of(track, faces, options)
-    breaks = _same_foot_pairs(found.feet)
+    score = _rhythm_score(found.contacts)
+    breaks = _rhythm_breaks(found.contacts)
+    if not breaks:
+        return found
+    step_frames = float(np.median(np.diff(sorted(c.ic_frame for c in found.contacts))))
     runs = [tuple(r) for r in found.clean_report.get("relabelled_runs", [])
-            if r[1] - r[0] + 1 >= _ALTERNATION_MIN_RUN and _near_a_break(r, found.contacts)]
+            if r[1] - r[0] + 1 >= _RHYTHM_MIN_RUN and _near(r, breaks, step_frames)]
     keep: tuple[tuple[int, int], ...] = ()
-    for run in sorted(runs, key=lambda r: r[0] - r[1])[:_ALTERNATION_TRIES]:  # longest first
-        if breaks == 0:
+    for run in sorted(runs, key=lambda r: r[0] - r[1])[:_RHYTHM_TRIES]:  # longest first
+        if score == (0, 0):
             break
         trial = _contacts_of(track, faces, options, keep + (run,))
-        if _same_foot_pairs(trial.feet) < breaks:
-            found, breaks, keep = trial, _same_foot_pairs(trial.feet), keep + (run,)
+        if _rhythm_score(trial.contacts) < score:
+            found, score, keep = trial, _rhythm_score(trial.contacts), keep + (run,)
     return found
 
 

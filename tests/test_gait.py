@@ -231,20 +231,24 @@ def _wrong_relabelling(real, run):
     return repair
 
 
-@pytest.mark.parametrize("after", [6, 18])
-def test_a_relabelling_that_breaks_the_feet_alternation_is_undone(monkeypatch, after):
+@pytest.mark.parametrize("before,after", [(2, 6), (2, 18), (6, 8), (4, 16)])
+def test_a_relabelling_that_breaks_the_running_rhythm_is_undone(monkeypatch, before, after):
+    """A wrong run from just before a contact makes one foot land twice; one starting earlier moves the contact and
+    leaves uneven steps around it. Either way the run is kept as the model labelled it and every contact is found."""
     from metrics import clean, gait
 
     track, truth = synth_run(duration_s=6.0, noise_px=1.0, seed=2)
     contacts = truth["contacts"]
-    run = (contacts[5]["ic_frame"] - 2, contacts[5]["ic_frame"] + after)  # from just before a contact
+    run = (contacts[5]["ic_frame"] - before, contacts[5]["ic_frame"] + after)
     monkeypatch.setattr(clean, "repair_swaps", _wrong_relabelling(clean.repair_swaps, run))
 
-    monkeypatch.setattr(gait, "_ALTERNATION_TRIES", 0)  # the planted mistake is real: the feet stop alternating
+    monkeypatch.setattr(gait, "_RHYTHM_TRIES", 0)  # the planted mistake is real: it breaks the rhythm
     broken = analyze_gait(track)
-    assert gait._same_foot_pairs([s["foot"] for s in broken.strikes]) >= 1
+    assert gait._rhythm_breaks(gait._contacts_of(track, truth["faces"], GaitOptions()).contacts)
+    assert not all(any(s["foot"] == c["foot"] and abs(s["ic_frame"] - c["ic_frame"]) <= 1 for s in broken.strikes)
+                   for c in contacts)
 
-    monkeypatch.setattr(gait, "_ALTERNATION_TRIES", 4)
+    monkeypatch.setattr(gait, "_RHYTHM_TRIES", 4)
     res = analyze_gait(track)
     assert res.summary["clean"]["kept_label_runs"] == [list(run)]
     assert gait._same_foot_pairs([s["foot"] for s in res.strikes]) == 0
@@ -274,5 +278,5 @@ def test_real_clip_whose_swap_repair_broke_the_alternation(tmp_path, shared):
     assert {("left", 29), ("right", 40)} <= {(s["foot"], s["ic_frame"]) for s in a.gait.strikes}
     assert a.gait.summary["clean"]["kept_label_runs"] == [[31, 43]]
     with pytest.MonkeyPatch.context() as mp:  # without the check the same track does not alternate
-        mp.setattr(gait, "_ALTERNATION_TRIES", 0)
+        mp.setattr(gait, "_RHYTHM_TRIES", 0)
         assert gait._same_foot_pairs([s["foot"] for s in analyze_gait(a.track_raw).strikes]) >= 1
