@@ -252,7 +252,7 @@ def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
     and the steps around it turn uneven. Where they do, the longest relabelled runs near a
     break are tried one at a time with the model's own labels, and a run is left as the model
     labelled it when that makes the rhythm more regular (fewer same-foot pairs, then fewer
-    uneven steps).
+    uneven steps) while losing at most one contact.
     """
     found = _contacts_of(track, faces, options)
     score = _rhythm_score(found.contacts)
@@ -267,7 +267,8 @@ def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
         if score == (0, 0):
             break
         trial = _contacts_of(track, faces, options, keep + (run,))
-        if _rhythm_score(trial.contacts) < score:
+        # a more regular rhythm may drop one spurious contact, not the contacts themselves
+        if len(trial.contacts) >= max(3, len(found.contacts) - 1) and _rhythm_score(trial.contacts) < score:
             found, score, keep = trial, _rhythm_score(trial.contacts), keep + (run,)
     return found
 
