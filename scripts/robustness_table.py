@@ -97,7 +97,7 @@ def _synthetic_rows(tmp: Path) -> list[tuple[str, str, str]]:
         track, _ = synth_run(duration_s=6.0, **({"contact_share": 1.25, "cadence_spm": 110} if kind == "walk" else {}))
         track = _front_view(track) if kind == "front" else track
         video = hc.blank_clip(tmp / f"{kind}.mp4", track.size, len(track))
-        pipeline.run_pose = lambda info, options, on_progress, t=track: t
+        pipeline.run_pose = lambda info, options, on_progress, on_frame=None, t=track: t
         try:
             code, err, warnings = _run_cli(cli_args(video, tmp / f"{kind}_out"))
         finally:
