@@ -215,9 +215,13 @@ def _toe_off(ft: _Foot, t: np.ndarray, t_ic: float, v_st: float, step_s: float, 
     """
     start = int(np.searchsorted(t, t_ic + opts.stance_from_step * step_s))
     stop = int(np.searchsorted(t, t_ic + 1.2 * step_s))
-    for i in range(max(start, 1), min(stop, len(t))):
-        if np.isfinite(ft.toe[i]) and ft.toe[i] > toe_band and np.isfinite(ft.toe[i - 1]) and ft.toe[i - 1] <= toe_band:
-            return i - 1, _crossing(t, ft.toe, i, toe_band)
+    ups = [i for i in range(max(start, 1), min(stop, len(t)))
+           if np.isfinite(ft.toe[i]) and ft.toe[i] > toe_band and np.isfinite(ft.toe[i - 1]) and ft.toe[i - 1] <= toe_band]
+    if ups:
+        # a toe hovering at the band's edge crosses it back and forth: take the crossing the clear lift follows
+        lifted = [i for i in range(ups[0], len(t)) if np.isfinite(ft.toe[i]) and ft.toe[i] > 2 * toe_band]
+        i = max([u for u in ups if u <= lifted[0]], default=ups[0]) if lifted else ups[0]
+        return i - 1, _crossing(t, ft.toe, i, toe_band)
     if np.isfinite(v_st) and v_st < 0:
         thr = opts.toe_off_speed_share * v_st
         v = ft.vel["foot_index"]

@@ -173,3 +173,20 @@ def test_without_fore_aft_swing_heights_still_give_contacts():
     assert missed <= 1 and extra <= 1
     assert all(abs(d.ic_frame - c["ic_frame"]) <= 2 for c, d in pairs)
     assert all(d.confidence < 0.5 for d in found)
+
+
+def test_toe_off_is_the_crossing_the_clear_lift_follows():
+    """A toe hovering at the edge of its belt band (landmark noise in late stance) crosses it and drops back before
+    the real lift; toe-off is the crossing that the clear lift follows, not the first."""
+    from metrics.events import EventOptions, _Foot, _toe_off
+
+    t = np.arange(30) / 30.0
+    toe = np.zeros(30)
+    toe[6] = 5.5               # a one-frame blip just above the 5 px band in late stance
+    toe[10:] = np.linspace(6.0, 80.0, 20)  # the real lift: above the band from frame 10, far above it soon after
+    foot = _Foot(fwd={}, vel={"foot_index": np.full(30, np.nan)}, low=toe, toe=toe)
+    last_on_belt, t_off = _toe_off(foot, t, t_ic=0.0, v_st=float("nan"), step_s=0.35, toe_band=5.0,
+                                   opts=EventOptions())
+    assert last_on_belt == 9 and 9 / 30 < t_off <= 10 / 30
+    toe[6] = 0.0               # without the blip the same crossing is found
+    assert _toe_off(foot, t, 0.0, float("nan"), 0.35, 5.0, EventOptions())[0] == 9
