@@ -1,8 +1,9 @@
 """Entry point of the gait measures: ``analyze_gait(track, options) -> GaitResult``.
 
 Pose track -> cleaned track (leg swaps, outliers) -> direction of travel, near side,
-belt line -> contacts (initial contact and toe-off of each foot) -> measures at each
-contact -> clip summary and plain-English warnings.
+belt line -> contacts (initial contact and toe-off of each foot; a leg relabelling that
+breaks the rhythm of the contacts is undone) -> measures at each contact -> clip summary
+and plain-English warnings.
 
 Every per-strike value and the summary are rebuilt from ``track_clean`` and the
 contact list by :func:`rebuild`, which :func:`metrics.edits.apply_edits` also uses,
@@ -228,7 +229,7 @@ def _rhythm_breaks(contacts: list) -> list[tuple[int, int, bool]]:
 
 
 def _rhythm_score(contacts: list) -> tuple[int, int]:
-    """(same-foot pairs, off-rhythm steps): lower is a more regular run."""
+    """(same-foot pairs, off-rhythm steps): lower is more regular."""
     br = _rhythm_breaks(contacts)
     return sum(same for *_, same in br), sum(not same for *_, same in br)
 
@@ -252,7 +253,7 @@ def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
     and the steps around it turn uneven. Where they do, the longest relabelled runs near a
     break are tried one at a time with the model's own labels, and a run is left as the model
     labelled it when that makes the rhythm more regular (fewer same-foot pairs, then fewer
-    uneven steps) while losing at most one contact.
+    uneven steps) while losing at most one contact (a spurious one) per run kept.
     """
     found = _contacts_of(track, faces, options)
     score = _rhythm_score(found.contacts)
