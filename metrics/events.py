@@ -219,8 +219,8 @@ def _toe_off(ft: _Foot, t: np.ndarray, t_ic: float, v_st: float, step_s: float, 
            if np.isfinite(ft.toe[i]) and ft.toe[i] > toe_band and np.isfinite(ft.toe[i - 1]) and ft.toe[i - 1] <= toe_band]
     if ups:
         # a toe hovering at the band's edge crosses it back and forth: take the crossing the clear lift follows
-        lifted = [i for i in range(ups[0], len(t)) if np.isfinite(ft.toe[i]) and ft.toe[i] > 2 * toe_band]
-        i = max([u for u in ups if u <= lifted[0]], default=ups[0]) if lifted else ups[0]
+        lifted = np.flatnonzero(ft.toe[ups[0]:] > 2 * toe_band)  # NaN compares False
+        i = max(u for u in ups if u <= ups[0] + lifted[0]) if len(lifted) else ups[0]
         return i - 1, _crossing(t, ft.toe, i, toe_band)
     if np.isfinite(v_st) and v_st < 0:
         thr = opts.toe_off_speed_share * v_st

@@ -185,10 +185,6 @@ class _Found(NamedTuple):
     view: dict
     contacts: list
 
-    @property
-    def feet(self) -> list[str]:
-        return [c.foot for c in sorted(self.contacts, key=lambda c: c.ic_time_s)]
-
 
 def _contacts_of(track: PoseTrack, faces: int, options: GaitOptions, keep: tuple[tuple[int, int], ...] = ()) -> _Found:
     """Cleaned track, its report, near side, belt, geometry, view check and contacts."""
@@ -200,15 +196,6 @@ def _contacts_of(track: PoseTrack, faces: int, options: GaitOptions, keep: tuple
                         kin.px_per_cm(leg_len, options.runner_height_cm))
     view = kin.view_check(clean, geom)
     return _Found(clean, clean_report, near, belt, geom, view, detect_contacts(clean, faces, belt, near=near))
-
-
-def _same_foot_pairs(feet: list[str]) -> int:
-    """Consecutive contacts (in time order) of the same foot: in running the feet alternate.
-
-    >>> _same_foot_pairs(["left", "right", "left", "left", "right", "right"])
-    2
-    """
-    return sum(a == b for a, b in zip(feet, feet[1:]))
 
 
 #: A step (contact to next contact) this far from the clip's median step breaks the rhythm.
@@ -268,9 +255,10 @@ def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
         if score == (0, 0):
             break
         trial = _contacts_of(track, faces, options, keep + (run,))
+        trial_score = _rhythm_score(trial.contacts)
         # a more regular rhythm may drop one spurious contact, not the contacts themselves
-        if len(trial.contacts) >= max(3, len(found.contacts) - 1) and _rhythm_score(trial.contacts) < score:
-            found, score, keep = trial, _rhythm_score(trial.contacts), keep + (run,)
+        if len(trial.contacts) >= max(3, len(found.contacts) - 1) and trial_score < score:
+            found, score, keep = trial, trial_score, keep + (run,)
     return found
 
 

@@ -211,6 +211,11 @@ def test_sample_clip_real_pose(tmp_path, sample):
         assert -0.05 < pf["overstride"]["mean"] < 0.3
 
 
+def _same_foot_pairs(feet: list[str]) -> int:
+    """Consecutive contacts of the same foot (in running the feet alternate)."""
+    return sum(a == b for a, b in zip(feet, feet[1:]))
+
+
 def _wrong_relabelling(real, run):
     """``repair_swaps`` that also relabels the correct frames ``run`` (inclusive), as the swap search can when
     two glitches bracket a stretch, unless the caller asks to keep that run."""
@@ -251,7 +256,7 @@ def test_a_relabelling_that_breaks_the_running_rhythm_is_undone(monkeypatch, bef
     monkeypatch.setattr(gait, "_RHYTHM_TRIES", 4)
     res = analyze_gait(track)
     assert res.summary["clean"]["kept_label_runs"] == [list(run)]
-    assert gait._same_foot_pairs([s["foot"] for s in res.strikes]) == 0
+    assert _same_foot_pairs([s["foot"] for s in res.strikes]) == 0
     found = {(s["foot"], s["ic_frame"]) for s in res.strikes}
     for c in contacts:
         assert any(f == c["foot"] and abs(i - c["ic_frame"]) <= 1 for f, i in found), c
@@ -274,9 +279,9 @@ def test_real_clip_whose_swap_repair_broke_the_alternation(tmp_path, shared):
 
     clip = shared / "clips" / "hongwei_no_overstride_augment_M_Running_7_flipped.mp4"
     a = analyze(clip, tmp_path / "out")
-    assert gait._same_foot_pairs([s["foot"] for s in a.gait.strikes]) == 0
+    assert _same_foot_pairs([s["foot"] for s in a.gait.strikes]) == 0
     assert {("left", 29), ("right", 40)} <= {(s["foot"], s["ic_frame"]) for s in a.gait.strikes}
     assert a.gait.summary["clean"]["kept_label_runs"] == [[31, 43]]
     with pytest.MonkeyPatch.context() as mp:  # without the check the same track does not alternate
         mp.setattr(gait, "_RHYTHM_TRIES", 0)
-        assert gait._same_foot_pairs([s["foot"] for s in analyze_gait(a.track_raw).strikes]) >= 1
+        assert _same_foot_pairs([s["foot"] for s in analyze_gait(a.track_raw).strikes]) >= 1
