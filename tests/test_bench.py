@@ -39,3 +39,17 @@ def test_bench_prints_the_machine_and_a_row(capsys):
 def test_bench_refuses_unknown_rows(capsys):
     assert main(["bench", str(SAMPLE), "--only", "decode,warp-drive"]) == 2
     assert "warp-drive" in capsys.readouterr().err
+
+
+def test_side_by_side_naive_loops_run_one_per_core_and_give_the_ceiling_ratio(tmp_path, capsys):
+    from tests.clipmaker import excerpt
+    from vision.parallel import default_workers
+
+    clip = excerpt(tmp_path / "short.mp4", seconds=2.0)
+    assert main(["bench", str(clip), "--only", "naive,naive2", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("naive loops side by side"))
+    frames, fps = row.split()[-6:-4]
+    assert int(frames) == 60 * default_workers() and float(fps) > 0  # every core ran the whole clip
+    ratio = next(line for line in out.splitlines() if "naive side by side / naive" in line)
+    assert 0 < float(ratio.split()[6]) < default_workers() + 0.5

@@ -34,6 +34,7 @@ ROWS = {
     "decode": "decode only (PyAV -> RGB, pose input size)",
     "pose": "pose only, decoded frames, 1 core pinned",
     "naive": "naive loop (OpenCV read + MediaPipe, 1 process)",
+    "naive2": "naive loops side by side, 1 per core",
     "analyze": "analyze end to end ({workers} workers)",
     "analyze1": "analyze end to end (1 process)",
     "export": "annotated clip export (H.264)",
@@ -42,7 +43,7 @@ ROWS = {
     "threads": "pose pass alone, {workers} worker threads",
     "processes": "pose pass alone, {workers} worker processes",
 }
-DEFAULT_ROWS = ("decode", "pose", "naive", "analyze", "export")
+DEFAULT_ROWS = ("decode", "pose", "naive", "naive2", "analyze", "export")
 #: Target from the speed issue: 1.8x the naive loop, "within 90 % of the two-core limit" (2x naive).
 TARGET_VS_NAIVE = 1.8
 
@@ -220,6 +221,10 @@ def _ratios(results: dict, cores: int, info) -> str:
     line(f"analyze / ({cores} cores x pose-only)", _per_round(results, "analyze", "pose", cores),
          "1.0 = the model alone on every core, nothing else, no contention")
     line("naive / pose-only", _per_round(results, "naive", "pose"), "1 core of model time each frame = 1.0")
+    line("naive side by side / naive", _per_round(results, "naive2", "naive"),
+         f"the {cores}-core ceiling for the naive loop's work; ideal {cores}")
+    line("analyze / naive side by side", _per_round(results, "analyze", "naive2"),
+         "share of that ceiling analyze reaches; 1.0 = no overhead at all")
     line("analyze / analyze in 1 process", _per_round(results, "analyze", "analyze1"),
          f"what the other cores add, round 1 unless analyze1 is a row; ideal {cores}")
     line("pose pass: threads / 1 worker", _per_round(results, "threads", "pass1"), f"ideal {cores}")

@@ -149,6 +149,45 @@ def stage_naive(video: str, model: str, **_) -> dict:
     return t.result(n)
 
 
+def _naive_on_core(video: str, model_file: str, cpu: int | None, barrier, results) -> None:
+    """One of :func:`stage_naive_pair`'s loops: pinned to ``cpu``, timed from the common start."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    import mediapipe  # noqa: F401  (imported before the start, as in stage_naive)
+
+    barrier.wait()
+    with _Timer() as t:
+        n = naive_loop(video, model_file)
+    results.put((n, t.wall_s, t.cpu_s))
+
+
+def stage_naive_pair(video: str, model: str, **_) -> dict:
+    """One naive loop per core, side by side, each in its own process on its own core.
+
+    Every core does the naive loop's exact work with nothing shared and nothing to wait
+    for, so the combined frames/s is the most that any split of that work over the cores
+    can reach on this machine (cores share caches and memory bandwidth, so it is less
+    than cores x one loop). The loops start together; wall time runs to the last one's end.
+    """
+    from vision.parallel import default_workers, worker_cpus
+    from vision.pose import model_path
+
+    n = default_workers()
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(n + 1), ctx.Queue()
+    procs = [ctx.Process(target=_naive_on_core, args=(video, str(model_path(model)), cpu, barrier, results))
+             for cpu in worker_cpus(n)]
+    for p in procs:
+        p.start()
+    barrier.wait(timeout=120)
+    t0 = time.perf_counter()
+    runs = [results.get(timeout=600) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    return {"frames": sum(r[0] for r in runs), "wall_s": wall, "cpu_s": sum(r[2] for r in runs), "loops": n}
+
+
 def stage_analyze(video: str, model: str, out: str, workers: int | None = None, **_) -> dict:
     """``analyze`` end to end with no pose cache: probe, pose, measures, files written."""
     from ui.pipeline import AnalyzeOptions, analyze
@@ -192,7 +231,7 @@ def stage_app(video: str, model: str, out: str, workers: int | None = None, **_)
     return t.result(res.info.frames)
 
 
-STAGES = {"decode": stage_decode, "pose": stage_pose, "naive": stage_naive, "analyze": stage_analyze,
+STAGES = {"decode": stage_decode, "pose": stage_pose, "naive": stage_naive, "naive2": stage_naive_pair, "analyze": stage_analyze,
           "analyze1": stage_analyze, "export": stage_export, "app": stage_app, "pass1": stage_pose_pass,
           "threads": stage_pose_pass, "processes": stage_pose_pass}
 

@@ -48,7 +48,7 @@ from vision.pose import PeopleCounter, estimate_track, model_path, pose_input_si
 from vision.video import Frame, VideoInfo, iter_frames, prefetch
 
 __all__ = ["estimate_track_parallel", "estimate_segments", "plan_segments", "assign_segments", "Segment",
-           "default_workers", "SEGMENT_COUNTS", "MIN_SEGMENT_FRAMES", "MIN_PROCESS_FRAMES"]
+           "default_workers", "worker_cpus", "SEGMENT_COUNTS", "MIN_SEGMENT_FRAMES", "MIN_PROCESS_FRAMES"]
 
 #: Possible numbers of segments, largest first: they divide evenly among 1, 2 or 4 workers.
 SEGMENT_COUNTS = (4, 2, 1)
@@ -284,7 +284,7 @@ def _thread_worker(worker: int, cpu: int | None, info: VideoInfo, model: str, se
             stream.close()
 
 
-def _worker_cpus(n: int) -> list[int | None]:
+def worker_cpus(n: int) -> list[int | None]:
     """A core for each of ``n`` worker threads, or no pinning when there are fewer cores."""
     try:
         cpus = sorted(os.sched_getaffinity(0))
@@ -306,7 +306,7 @@ def _run_threads(info: VideoInfo, model: str, segments: list[Segment], workers: 
     tracks: list = [None] * len(segments)
     done = [0] * len(segments)
     stop = threading.Event()
-    cpus = _worker_cpus(len(runs))
+    cpus = worker_cpus(len(runs))
     with ThreadPoolExecutor(len(runs), thread_name_prefix="gaitscope-pose") as pool:
         futures = [pool.submit(_thread_worker, w, cpus[w], info, model, segments, claims, tracks, done, stop,
                                on_frame)
