@@ -193,13 +193,23 @@ def test_exports_are_written_and_playable(data_env):
 
     import zipfile
 
+    from ui.app_export import EXPORTS
+    from ui.app_jobs import export_key
+    from ui.app_state import jobs
+
     data, aid = data_env
     at = _app(aid)
-    for label in ("Make: Tables (CSV, JSON)", "Make: Annotated clip (MP4)", "Make: One-page report (HTML)",
-                  "Make: Strikes-only clip (MP4)", "Make: Contact frames (PNG) and sheets"):
-        next(b for b in at.button if b.label == label).click().run()
+    for kind, (label, _, _) in EXPORTS.items():
+        next(b for b in at.button if b.label == f"Make: {label}").click().run()
+        _ok(at)
+        job = jobs().get(export_key(aid, kind))
+        assert job is not None, f"{kind}: no export started"
+        job.join(300)  # exports run in the background; the page stays usable meanwhile
+        assert job.status().state == "done", job.status().message
+        at.run()
         _ok(at)
         assert not at.error, [e.value for e in at.error]
+        assert any("made in" in c.value for c in at.caption), f"{kind}: no finished export shown"
     out = Library(data).exports_dir(aid)
     assert {"tables.zip", "annotated.mp4", "report.html", "strikes.mp4", "contacts.zip"} <= {p.name for p in out.iterdir()}
     stills = zipfile.ZipFile(out / "contacts.zip").namelist()
@@ -211,6 +221,20 @@ def test_exports_are_written_and_playable(data_env):
         assert (s.codec_context.name, s.codec_context.pix_fmt) == ("h264", "yuv420p")
     assert {"strikes.csv", "summary.csv", "gaitscope_export.json"} <= set(zipfile.ZipFile(out / "tables.zip").namelist())
     assert any(v for v in at.get("video")), "the annotated clip plays in the page"
+
+    stale = "made before your last correction"
+    at.run()  # any later click reruns the page: the exports still show the strikes as they are
+    _ok(at)
+    assert not any(stale in c.value for c in at.caption)
+    target = next(s for s in _strikes(data, aid) if not s["rejected"])
+    at.session_state[f"player-{aid}"] = {"action": "reject", "strike_id": target["id"], "frame": target["ic_frame"],
+                                         "nonce": "export-stale"}
+    at.run()
+    _ok(at)
+    assert sum(stale in c.value for c in at.caption) == len(EXPORTS)  # every export now shows old strikes
+    at.button(key="undo").click().run()
+    _ok(at)
+    assert not any(stale in c.value for c in at.caption) and Library(data).edits(aid) == []
 
 
 def test_failed_analysis_offers_run_again(data_env):

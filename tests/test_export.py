@@ -243,3 +243,86 @@ def test_shrunk_export_scales_the_overlay_with_the_picture(tmp_path, src):
     assert img.shape == (640, 360, 3)
     x, y = 315 / 2, 1095 / 2  # the right shin's midpoint, at half size
     assert np.abs(img[int(y), int(x)].astype(int) - SIDE_RGB["right"]).max() < 45
+
+
+# ----------------------------------------------------------------------------- exports as background jobs (the app)
+
+def _wait_state(job, timeout_s: float = 120.0) -> str:
+    job.join(timeout_s)
+    return job.status().state
+
+
+def test_export_job_writes_in_the_background_with_progress(tmp_path, src):
+    from ui.app_export import run_export
+    from ui.app_jobs import ExportJob
+
+    job = ExportJob("a/export/annotated", lambda p: run_export("annotated", src, tmp_path, None, p),
+                    log_error=lambda exc: "X").start()
+    assert _wait_state(job) == "done", job.status().message
+    s = job.status()
+    assert s.total == src.info.frames and s.done == s.total and s.elapsed_s > 0
+    assert len(decoded(tmp_path / "annotated.mp4")[3]) == src.info.frames
+
+
+def test_cancelled_export_job_leaves_no_file(tmp_path, src):
+    import time
+
+    from ui.app_export import run_export
+    from ui.app_jobs import ExportJob
+
+    job = ExportJob("a/export/strikes", lambda p: run_export("strikes", src, tmp_path, None, p),
+                    log_error=lambda exc: "X").start()
+    deadline = time.monotonic() + 60
+    while job.status().done == 0 and job.status().state == "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job.cancel()
+    assert _wait_state(job) == "cancelled"
+    assert "no file was written" in job.status().message
+    assert _no_files(tmp_path) == []
+
+
+def test_failed_export_job_gives_a_message_not_a_traceback():
+    from metrics.errors import GaitscopeError
+    from ui.app_jobs import ExportJob
+
+    def bug(_progress):
+        raise KeyError("oops")
+
+    def refused(_progress):
+        raise GaitscopeError("The disk is full: free some space and make the export again.")
+
+    logged = []
+    job = ExportJob("a/export/report", bug, log_error=lambda exc: logged.append(exc) or "AB12CD").start()
+    assert _wait_state(job) == "failed"
+    assert "error AB12CD" in job.status().message and "Traceback" not in job.status().message
+    assert isinstance(logged[0], KeyError)
+    job = ExportJob("a/export/report", refused, log_error=lambda exc: "never").start()
+    assert _wait_state(job) == "failed" and job.status().message.startswith("The disk is full")
+
+
+@pytest.mark.parametrize("corrected_meanwhile", [False, True])
+def test_export_shows_the_strikes_of_its_start_and_is_stale_after_a_later_correction(
+        tmp_path, src, monkeypatch, corrected_meanwhile):
+    """The user may correct a strike while an export is written: that export must then be flagged."""
+    import copy
+    import threading
+
+    import ui.app_export as ae
+    from ui.app_jobs import JobRegistry
+
+    document = {"strikes": [dict(s) for s in STRIKES]}
+    review = types.SimpleNamespace(rec=types.SimpleNamespace(id="a1", runner="R", folder=tmp_path),
+                                   document=document)
+    gate, real = threading.Event(), ae.run_export
+    monkeypatch.setattr(ae, "export_source", lambda r: src)
+    monkeypatch.setattr(ae, "jobs", lambda registry=JobRegistry(): registry)
+    monkeypatch.setattr(ae, "run_export", lambda *a, **k: gate.wait(30) and real(*a, **k))
+    job = ae.start_export("tables", review, tmp_path / "exports", log_error=lambda exc: "X")
+    before = copy.deepcopy(document)
+    if corrected_meanwhile:  # a strike moved while the export is still being written
+        document["strikes"][0]["ic_frame"] += 1
+    gate.set()
+    assert _wait_state(job) == "done", job.status().message
+    out = tmp_path / "exports" / "tables.zip"
+    assert ae._stale(out, review) is corrected_meanwhile
+    assert ae._stale(out, types.SimpleNamespace(document=before)) is False  # it shows the strikes of its start

@@ -1,23 +1,30 @@
 """The Export tab: annotated clips, contact stills and sheets, tables, the one-page report.
 
 Files are written into the analysis folder's ``exports/`` (kept in the library) and offered
-for download; the annotated clips also play in the page.
+for download; the annotated clips also play in the page. Each export runs in the background
+(:class:`ui.app_jobs.ExportJob`) from a snapshot of the strikes, so the page stays usable while
+it is written. ``exports/made_from.json`` records which strikes each file shows, so a file is
+flagged once the strikes are corrected after its snapshot.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-import time
+import json
+import threading
 import zipfile
 from pathlib import Path
 
 import streamlit as st
 
-from metrics.errors import GaitscopeError
+from ui.app_jobs import ExportJob, export_key
 from ui.app_review import Review, export_source
+from ui.app_state import jobs
 from ui.app_text import md
+from ui.results import atomic_write_text
 
-__all__ = ["export_tab", "EXPORTS"]
+__all__ = ["export_tab", "start_export", "run_export", "EXPORTS"]
 
 #: kind -> (button label, file(s) it makes, help)
 EXPORTS = {
@@ -40,11 +47,11 @@ def _zip(files: list[Path], root: Path, target: Path) -> Path:
     return atomic_write_bytes(target, buf.getvalue())
 
 
-def run_export(kind: str, review: Review, out: Path, on_progress=None) -> Path:
-    """Write one export into ``out``; returns the file offered for download."""
+def run_export(kind: str, src, out: Path, runner_name: str | None = None, on_progress=None) -> Path:
+    """Write one export of ``src`` (an :class:`ui.export.ExportSource`) into ``out``; returns the file
+    offered for download."""
     from ui import export as ex
 
-    src = export_source(review)
     target = out / EXPORTS[kind][1]
     if kind == "annotated":
         return ex.export_annotated_clip(src, target, on_progress=on_progress)
@@ -61,51 +68,94 @@ def run_export(kind: str, review: Review, out: Path, on_progress=None) -> Path:
     if kind == "report":
         from ui.report import write_report
 
-        return write_report(src, target, runner_name=review.rec.runner, on_progress=on_progress)
+        return write_report(src, target, runner_name=runner_name, on_progress=on_progress)
     raise ValueError(f"unknown export {kind!r}")
 
 
+#: In an exports folder: export file name -> fingerprint of the strikes it shows.
+MADE_FROM = "made_from.json"
+_made_from_lock = threading.Lock()
+
+
+def strikes_fingerprint(document: dict) -> str:
+    """A short hash of an analysis document's strikes (as edited): equal strikes, equal hash."""
+    text = json.dumps(document.get("strikes") or [], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _record_made_from(exports_dir: Path, name: str, fingerprint: str) -> None:
+    with _made_from_lock:
+        path = exports_dir / MADE_FROM
+        try:
+            made = json.loads(path.read_text()) if path.is_file() else {}
+        except (OSError, ValueError):
+            made = {}
+        made[name] = fingerprint
+        atomic_write_text(path, json.dumps(made, indent=1))
+
+
 def _stale(path: Path, review: Review) -> bool:
-    """An export made before the latest edit no longer matches the strikes."""
-    doc = review.rec.folder / "analysis.json"
-    return path.stat().st_mtime < doc.stat().st_mtime if doc.exists() else False
+    """The export shows other strikes than the analysis has now (it was made before a correction).
+
+    An export without a record (made by an older gaitscope) is not flagged.
+    """
+    try:
+        made = json.loads((path.parent / MADE_FROM).read_text())
+    except (OSError, ValueError):
+        return False
+    return path.name in made and made[path.name] != strikes_fingerprint(review.document)
+
+
+def start_export(kind: str, review: Review, exports_dir: Path, log_error) -> ExportJob:
+    """Start writing one export in the background, from the strikes as they are now."""
+    src = export_source(review)  # a snapshot: corrections made while it is written are not in it
+    runner = review.rec.runner
+    shown = strikes_fingerprint(review.document)
+
+    def make(progress) -> Path:
+        path = run_export(kind, src, exports_dir, runner, progress)
+        _record_made_from(exports_dir, path.name, shown)  # so a later correction marks it stale
+        return path
+
+    return jobs().submit(ExportJob(export_key(review.rec.id, kind), make, log_error))
 
 
 def export_tab(review: Review, exports_dir: Path, log_error) -> None:
-    st.caption(f"Exports are kept with this analysis in {exports_dir}.")
+    """One row per export: Make (in the background, with progress and Cancel), Download, status."""
+    st.caption(f"Exports are kept with this analysis in {exports_dir}. They are made in the background: "
+               "you can go on reviewing while they are written.")
     if not review.strikes:
         st.info("There are no strikes to export yet.")
     for kind, (label, name, help_text) in EXPORTS.items():
         path = exports_dir / name
+        job = jobs().get(export_key(review.rec.id, kind))
+        status = job.status() if job is not None else None
+        running = status is not None and status.state == "running"
         c1, c2, c3 = st.columns([2.2, 1.2, 3])
         made = path.is_file()
-        stale = made and kind != "tables" and _stale(path, review)
+        stale = made and _stale(path, review)
+        if running:
+            if c1.button(f"Cancel: {label}", key=f"exp-cancel-{kind}", width="stretch",
+                         icon=":material/stop_circle:"):
+                job.cancel()
+                job.join(5.0)
+                st.rerun()
+            with c3:
+                _progress(job.key, " frames" if kind in ("annotated", "strikes") else "")
+            continue
         if c1.button(f"{'Remake' if made else 'Make'}: {label}", key=f"exp-{kind}", help=help_text,
                      width="stretch", icon=":material/refresh:" if made else ":material/movie:"):
-            bar = c3.progress(0.0, text="Starting…")
-            t0 = time.monotonic()
-
-            def progress(done: int, total: int) -> bool:
-                bar.progress(min(1.0, done / max(1, total)), text=f"{done}/{total} frames")
-                return True
-            try:
-                path = run_export(kind, review, exports_dir, progress)
-            except GaitscopeError as exc:
-                bar.empty()
-                c3.error(md(exc))
-                continue
-            except Exception as exc:  # noqa: BLE001 - logged with an id, friendly message on the page
-                bar.empty()
-                c3.error(f"The export failed (error {log_error(exc)}). Your analysis is unchanged; try again.")
-                continue
-            bar.empty()
-            st.session_state[f"exp-time-{kind}"] = time.monotonic() - t0
-            made, stale = True, False
+            start_export(kind, review, exports_dir, log_error)
+            st.rerun()
+        if status is not None and status.state == "failed":
+            c3.error(md(status.message))
+        elif status is not None and status.state == "cancelled":
+            c3.info(status.message)
         if made:
             c2.download_button("Download", lambda p=path: p.read_bytes(), file_name=_download_name(review, name),
-                                   mime=_MIME.get(path.suffix, "application/octet-stream"), key=f"dl-{kind}",
-                                   icon=":material/download:", width="stretch")
-            took = st.session_state.get(f"exp-time-{kind}")
+                               mime=_MIME.get(path.suffix, "application/octet-stream"), key=f"dl-{kind}",
+                               icon=":material/download:", width="stretch")
+            took = status.elapsed_s if status is not None and status.state == "done" else None
             note = f"{path.stat().st_size / 1e6:.1f} MB" + (f" · made in {took:.0f} s" if took else "")
             c3.caption(("⚠ made before your last correction; remake it. · " if stale else "") + note)
     clips = [(k, exports_dir / EXPORTS[k][1]) for k in ("annotated", "strikes")]
@@ -116,6 +166,20 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
         for col, (kind, p) in zip(cols, clips):
             col.markdown(f"##### {EXPORTS[kind][0]}")
             col.video(str(p))
+
+
+@st.fragment(run_every=0.5)
+def _progress(key: str, unit: str) -> None:
+    """A running export's progress, refreshed twice a second; the whole page reruns when it ends."""
+    job = jobs().get(key)
+    s = job.status() if job is not None else None
+    if s is None or s.state != "running":
+        st.rerun()
+        return
+    text = f"{s.done}/{s.total}{unit}" if s.total else "Starting…"
+    if s.rate_per_s > 0 and s.eta_s is not None:
+        text += f" · {s.eta_s:.0f} s left"
+    st.progress(s.fraction, text=text)
 
 
 def _download_name(review: Review, name: str) -> str:

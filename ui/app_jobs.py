@@ -1,9 +1,13 @@
-"""Analyses running in background threads, so the page stays live (progress, Cancel) while they run.
+"""Analyses and exports running in background threads, so the page stays live (progress,
+Cancel, stepping through frames) while they run.
 
 A :class:`JobRegistry` (one per app process, held by ``st.cache_resource``) maps analysis ids
 to :class:`AnalysisJob` s; any browser tab can find a running job and show its progress. A job
 runs :func:`ui.pipeline.analyze`, then writes the player's proxy, and records the outcome in
 the library ('done' or 'failed' with a message for the user).
+
+An :class:`ExportJob` writes one export of one analysis (an annotated clip takes seconds to
+minutes); the page keeps working meanwhile, and a click elsewhere no longer stops it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from metrics.errors import Cancelled, GaitscopeError
 from ui.app_errors import log_unexpected
@@ -19,7 +24,7 @@ from ui.app_proxy import make_proxy
 from ui.library import Library
 from ui.pipeline import AnalyzeOptions, analyze
 
-__all__ = ["AnalysisJob", "JobRegistry", "JobStatus", "STAGE_LABELS"]
+__all__ = ["AnalysisJob", "JobRegistry", "JobStatus", "ExportJob", "export_key", "STAGE_LABELS"]
 
 STAGE_LABELS = {
     "start": "Reading the clip",
@@ -72,6 +77,10 @@ class AnalysisJob:
     _beat: float = 0.0
     _message: str = ""
     _thread: threading.Thread | None = None
+
+    @property
+    def key(self) -> str:
+        return self.analysis_id
 
     def start(self) -> "AnalysisJob":
         self._thread = threading.Thread(target=self._run, name=f"gaitscope-{self.analysis_id}", daemon=True)
@@ -145,24 +154,92 @@ class AnalysisJob:
 
 
 class JobRegistry:
-    """The jobs of this app process, by analysis id (thread-safe)."""
+    """The jobs of this app process, by key (an analysis id, or :func:`export_key`); thread-safe."""
 
     def __init__(self) -> None:
-        self._jobs: dict[str, AnalysisJob] = {}
+        self._jobs: dict[str, AnalysisJob | ExportJob] = {}
         self._lock = threading.Lock()
 
-    def submit(self, job: AnalysisJob) -> AnalysisJob:
+    def submit(self, job):
+        """Start ``job``, unless one with its key is still running (that one is returned)."""
         with self._lock:
-            old = self._jobs.get(job.analysis_id)
+            old = self._jobs.get(job.key)
             if old is not None and old.status().state == "running":
                 return old
-            self._jobs[job.analysis_id] = job
+            self._jobs[job.key] = job
         return job.start()
 
-    def get(self, analysis_id: str) -> AnalysisJob | None:
+    def get(self, key: str):
         with self._lock:
-            return self._jobs.get(analysis_id)
+            return self._jobs.get(key)
 
-    def running(self) -> list[AnalysisJob]:
+    def running(self) -> list:
         with self._lock:
             return [j for j in self._jobs.values() if j.status().state == "running"]
+
+
+def export_key(analysis_id: str, kind: str) -> str:
+    """The registry key of an analysis's export of one kind."""
+    return f"{analysis_id}/export/{kind}"
+
+
+@dataclass
+class ExportJob:
+    """One export of one analysis, run in a daemon thread.
+
+    ``make(on_progress)`` writes the file and returns its path; ``on_progress(done, total)``
+    returning ``False`` stops it (the exports then raise ``Cancelled`` and leave no file).
+    ``log_error(exc)`` records an unexpected failure and returns the id shown to the user.
+    """
+
+    key: str
+    make: Callable[[Callable[[int, int], bool]], Path]
+    log_error: Callable[[BaseException], str]
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _state: str = "running"
+    _done: int = 0
+    _total: int = 0
+    _t0: float = field(default_factory=time.monotonic)
+    _took_s: float | None = None
+    _message: str = ""
+    _thread: threading.Thread | None = None
+
+    def start(self) -> "ExportJob":
+        self._thread = threading.Thread(target=self._run, name=f"gaitscope-export-{self.key}", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def status(self) -> JobStatus:
+        with self._lock:
+            el = (self._took_s if self._took_s is not None else time.monotonic() - self._t0)
+            rate = self._done / el if el > 0.2 and self._done else 0.0
+            eta = (self._total - self._done) / rate if rate > 0 and self._total else None
+            return JobStatus(self.key, self._state, "export", self._done, self._total, rate, eta, el, self._message)
+
+    def _progress(self, done: int, total: int) -> bool:
+        with self._lock:
+            self._done, self._total = int(done), int(total)
+        return not self._cancel.is_set()
+
+    def _run(self) -> None:
+        try:
+            self.make(self._progress)
+            state, message = "done", ""
+        except Cancelled:
+            state, message = "cancelled", "Export cancelled; no file was written."
+        except GaitscopeError as exc:
+            state, message = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - logged with an id, a friendly message on the page
+            state, message = "failed", (f"The export failed (error {self.log_error(exc)}). Your analysis is "
+                                        "unchanged; try again.")
+        with self._lock:
+            self._state, self._message = state, message
+            self._took_s = time.monotonic() - self._t0

@@ -61,8 +61,16 @@ def _edited(base: Analysis, edits: list[dict]) -> tuple[GaitResult, dict]:
 
 
 def _save(folder: Path, doc: dict) -> None:
+    """Write the edited strikes, unless the files already hold them (the page runs on every click)."""
+    text = json.dumps(doc, indent=1)
+    target = folder / "analysis.json"
+    try:
+        if target.read_text(encoding="utf-8") == text and (folder / "strikes.csv").is_file():
+            return
+    except OSError:
+        pass
     atomic_write_text(folder / "strikes.csv", strikes_csv(doc["strikes"]))
-    atomic_write_text(folder / "analysis.json", json.dumps(doc, indent=1))
+    atomic_write_text(target, text)
 
 
 def load_review(lib: Library, rec: AnalysisRecord) -> Review:
