@@ -277,8 +277,26 @@ def test_cancelled_export_job_leaves_no_file(tmp_path, src):
         time.sleep(0.01)
     job.cancel()
     assert _wait_state(job) == "cancelled"
-    assert "no file was written" in job.status().message
+    assert "nothing was written" in job.status().message
     assert _no_files(tmp_path) == []
+
+
+def test_cancelled_remake_keeps_the_earlier_export(tmp_path, src):
+    import time
+
+    from ui.app_export import run_export
+    from ui.app_jobs import ExportJob
+
+    first = run_export("annotated", src, tmp_path, None)
+    before = first.read_bytes()
+    job = ExportJob("a/export/annotated", lambda p: run_export("annotated", src, tmp_path, None, p),
+                    log_error=lambda exc: "X").start()
+    deadline = time.monotonic() + 60
+    while job.status().done == 0 and job.status().state == "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job.cancel()
+    assert _wait_state(job) == "cancelled"
+    assert _no_files(tmp_path) == [first] and first.read_bytes() == before
 
 
 def test_failed_export_job_gives_a_message_not_a_traceback():

@@ -234,7 +234,7 @@ class ExportJob:
             self.make(self._progress)
             state, message = "done", ""
         except Cancelled:
-            state, message = "cancelled", "Export cancelled; no file was written."
+            state, message = "cancelled", "Export cancelled: nothing was written, and an earlier file of it is kept."
         except GaitscopeError as exc:
             state, message = "failed", str(exc)
         except Exception as exc:  # noqa: BLE001 - logged with an id, a friendly message on the page
