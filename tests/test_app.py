@@ -99,6 +99,40 @@ def test_upload_analyse_and_review(data_env, clip):
     lib.delete_analysis(new_id)
 
 
+def test_results_show_while_the_player_proxy_is_still_written(data_env, clip, monkeypatch):
+    """The strikes and summary are shown as soon as the measures are done; the player follows."""
+    import threading
+
+    import ui.app_jobs
+    from ui.app_state import jobs
+
+    data, _ = data_env
+    lib = Library(data)
+    gate, real = threading.Event(), ui.app_jobs.make_proxy
+    monkeypatch.setattr(ui.app_jobs, "make_proxy", lambda *a, **k: gate.wait(120) and real(*a, **k))
+    rec_clip = lib.clip(lib.analyses()[0].clip_id)
+    rec = lib.start_analysis(rec_clip.id, runner="Early look")
+    job = jobs().submit(AnalysisJob(lib.root, rec.id, rec_clip.path, AnalyzeOptions()))
+    try:
+        assert _wait_done(lib, rec.id) == "done", lib.analysis(rec.id).message
+        assert job.status().state == "running" and job.status().stage == "player"
+        at = _app(rec.id)
+        _ok(at)
+        assert len(at.metric) == 5 and at.dataframe[0].value.shape[0] > 0  # the results are there
+        pending = [p.proto.text for p in at.get("progress")]
+        assert any("Preparing the frame-accurate player" in t for t in pending), pending
+        assert not (rec.folder / "proxy.mp4").exists()  # the page did not make a second proxy itself
+    finally:
+        gate.set()
+        job.join(300)
+    assert job.status().state == "done" and (rec.folder / "proxy.json").is_file()
+    at.run()
+    _ok(at)
+    assert not any("Preparing the frame-accurate player" in p.proto.text for p in at.get("progress"))
+    jobs().stop_analysis(rec.id)
+    lib.delete_analysis(rec.id)
+
+
 def test_not_a_video_gets_a_message_and_nothing_is_kept(data_env):
     data, _ = data_env
     lib = Library(data)

@@ -3,8 +3,9 @@ Cancel, stepping through frames) while they run.
 
 A :class:`JobRegistry` (one per app process, held by ``st.cache_resource``) maps analysis ids
 to :class:`AnalysisJob` s; any browser tab can find a running job and show its progress. A job
-runs :func:`ui.pipeline.analyze`, then writes the player's proxy, and records the outcome in
-the library ('done' or 'failed' with a message for the user).
+runs :func:`ui.pipeline.analyze` and records the outcome in the library ('done', or 'failed'
+with a message for the user); then, while the page already shows the results, it writes the
+player's proxy (its stage is then ``"player"``).
 
 An :class:`ExportJob` writes one export of one analysis (an annotated clip takes seconds to
 minutes); the page keeps working meanwhile, and a click elsewhere no longer stops it.
@@ -129,9 +130,6 @@ class AnalysisJob:
             result = analyze(self.clip_path, folder, self.options, on_progress=self._progress)
             if self._cancel.is_set():
                 raise Cancelled("Analysis cancelled.")
-            meta = make_proxy(result.info, folder, on_progress=lambda d, t: self._progress("player", d, t))
-            if not meta:
-                raise Cancelled("Analysis cancelled.")
         except Cancelled:
             lib.finish_analysis(self.analysis_id, "failed", "Cancelled. Press 'Run again' to analyse it.")
             self._finish("cancelled", "Cancelled.")
@@ -149,7 +147,12 @@ class AnalysisJob:
             lib.finish_analysis(self.analysis_id, "failed", msg)
             self._finish("failed", msg)
             return
-        lib.finish_analysis(self.analysis_id, "done", "")
+        lib.finish_analysis(self.analysis_id, "done", "")  # the results can be read from now on
+        self._progress("player", 0, result.info.frames)
+        try:  # the player's proxy, while the page already shows the results
+            make_proxy(result.info, folder, on_progress=lambda d, t: self._progress("player", d, t))
+        except Exception as exc:  # noqa: BLE001 - the review page makes the proxy itself when it finds none
+            log_unexpected(lib.log_path(), exc, context=f"player proxy of analysis {self.analysis_id}")
         self._finish("done", "")
 
 
@@ -176,6 +179,16 @@ class JobRegistry:
     def running(self) -> list:
         with self._lock:
             return [j for j in self._jobs.values() if j.status().state == "running"]
+
+    def stop_analysis(self, analysis_id: str, timeout_s: float = 10.0) -> None:
+        """Cancel and wait for every job of one analysis (its own and its exports), e.g. before
+        deleting it."""
+        with self._lock:
+            mine = [j for k, j in self._jobs.items() if k == analysis_id or k.startswith(f"{analysis_id}/")]
+        for j in mine:
+            j.cancel()
+        for j in mine:
+            j.join(timeout_s)
 
 
 def export_key(analysis_id: str, kind: str) -> str:

@@ -18,6 +18,7 @@ from metrics import GaitResult
 from metrics.edits import Edit, apply_edits
 from metrics.errors import InputError
 from ui.app_proxy import make_proxy, proxy_meta
+from ui.app_state import jobs
 from ui.library import AnalysisRecord, Library
 from ui.pipeline import Analysis, AnalyzeOptions, analyze
 from ui.results import atomic_write_text, build_document, strikes_csv
@@ -32,7 +33,7 @@ class Review:
     result: GaitResult
     document: dict
     edits: list[dict]
-    proxy: dict
+    proxy: dict | None  # None while the analysis job is still writing it
 
     @property
     def strikes(self) -> list[dict]:
@@ -86,11 +87,17 @@ def load_review(lib: Library, rec: AnalysisRecord) -> Review:
     result, doc = _edited(base, edits)
     _save(rec.folder, doc)
     proxy = proxy_meta(rec.folder)
-    if proxy is None:
+    if proxy is None and not proxy_in_progress(rec.id):
         with st.spinner("Preparing the frame-accurate player…"):
             proxy = make_proxy(base.info, rec.folder)
-    proxy = {**proxy, "time_scale": base.info.time_scale}
+    proxy = {**proxy, "time_scale": base.info.time_scale} if proxy else None
     return Review(rec, base, result, doc, edits, proxy)
+
+
+def proxy_in_progress(analysis_id: str):
+    """The analysis job still writing this analysis's player proxy, or None."""
+    job = jobs().get(analysis_id)
+    return job if job is not None and job.status().state == "running" else None
 
 
 def handle_event(lib: Library, review: Review, event: dict) -> tuple[str, str] | None:

@@ -141,7 +141,7 @@ def progress_view(lib: Library, rec: AnalysisRecord) -> None:
             st.rerun()
             return
         s = job.status()
-        if s.state != "running":
+        if s.state != "running" or s.stage == "player":  # results are ready; the player follows
             if s.state == "cancelled":
                 flash("info", "Analysis cancelled. Nothing else in your library was changed.")
             st.rerun()

@@ -7,8 +7,8 @@ import streamlit as st
 from metrics.errors import GaitscopeError
 from ui.app_errors import log_unexpected
 from ui.app_export import export_tab
-from ui.app_review import Review, handle_event, load_review
-from ui.app_state import close_analysis, open_analysis
+from ui.app_review import Review, handle_event, load_review, proxy_in_progress
+from ui.app_state import close_analysis, jobs, open_analysis
 from ui.app_text import md
 from ui.app_summary import headline, plots_tab, strike_table, summary_tab
 from ui.library import AnalysisRecord, Library
@@ -55,11 +55,14 @@ def review_view(lib: Library, rec: AnalysisRecord) -> None:
     headline(review.document)
     seek_key = f"review:seek:{rec.id}"
     seek = st.session_state.get(seek_key)
-    data = player_data(review.result, review.proxy, rec.id, title=_title(rec))
-    event = player(_video_url(review), data, seek=seek, key=f"player-{rec.id}")
-    if event and event.get("nonce") != st.session_state.get(f"review:nonce:{rec.id}"):
-        st.session_state[f"review:nonce:{rec.id}"] = event.get("nonce")
-        _apply(lib, review, event)
+    if review.proxy is None:
+        _player_pending(rec.id)
+    else:
+        data = player_data(review.result, review.proxy, rec.id, title=_title(rec))
+        event = player(_video_url(review), data, seek=seek, key=f"player-{rec.id}")
+        if event and event.get("nonce") != st.session_state.get(f"review:nonce:{rec.id}"):
+            st.session_state[f"review:nonce:{rec.id}"] = event.get("nonce")
+            _apply(lib, review, event)
     tabs = st.tabs(["Strikes", "Summary", "Plots", "Export"])
     with tabs[0]:
         frame = strike_table(review.strikes, key=f"review:table:{rec.id}:{n_edits}")
@@ -72,6 +75,20 @@ def review_view(lib: Library, rec: AnalysisRecord) -> None:
         plots_tab(review.strikes)
     with tabs[3]:
         export_tab(review, lib.exports_dir(rec.id), lambda exc: log_unexpected(lib.log_path(), exc, "export"))
+
+
+@st.fragment(run_every=0.5)
+def _player_pending(analysis_id: str) -> None:
+    """Progress of the player's proxy, which the analysis job writes after the results; the page
+    reruns with the player when it is ready."""
+    job = proxy_in_progress(analysis_id)
+    if job is None:
+        st.rerun()
+        return
+    s = job.status()
+    st.progress(s.fraction, text=f"Preparing the frame-accurate player · {s.done}/{s.total} frames"
+                + (f" · {s.eta_s:.0f} s left" if s.eta_s is not None else "")
+                + ". The strikes, summary and plots below are ready.")
 
 
 def _apply(lib: Library, review: Review, event: dict) -> None:
@@ -111,6 +128,7 @@ def sidebar(lib: Library, current: str | None) -> None:
                 with c2.popover("", icon=":material/delete:", help="Delete this analysis"):
                     st.caption("Delete this analysis, its corrections and exports? This cannot be undone.")
                     if st.button("Delete", key=f"del-{rec.id}", type="primary"):
+                        jobs().stop_analysis(rec.id)  # its player proxy or an export may still be written
                         lib.delete_analysis(rec.id)
                         if rec.id == current:
                             close_analysis()

@@ -221,14 +221,16 @@ def stage_export(video: str, model: str, out: str, **_) -> dict:
 
 
 def stage_app(video: str, model: str, out: str, workers: int | None = None, **_) -> dict:
-    """What the app does on 'Analyse': ``analyze`` then the player's proxy, until results can show."""
+    """What the app does on 'Analyse': timed to the first results (``analyze``: the page then
+    shows the strikes and summary); ``player_ready_s`` adds the player's proxy written after it."""
     from ui.app_proxy import make_proxy
     from ui.pipeline import AnalyzeOptions, analyze
 
     with _Timer() as t:
         res = analyze(video, out, AnalyzeOptions(model=model, use_cache=False, workers=workers))
-        make_proxy(res.info, Path(out))
-    return t.result(res.info.frames)
+    t0 = time.perf_counter()
+    make_proxy(res.info, Path(out))
+    return t.result(res.info.frames, player_ready_s=t.wall_s + time.perf_counter() - t0)
 
 
 STAGES = {"decode": stage_decode, "pose": stage_pose, "naive": stage_naive, "naive2": stage_naive_pair, "analyze": stage_analyze,
