@@ -133,6 +133,31 @@ def test_results_show_while_the_player_proxy_is_still_written(data_env, clip, mo
     lib.delete_analysis(rec.id)
 
 
+def test_compare_tab_picks_the_runners_earlier_session(data_env):
+    """A second visit of the same runner: the Compare tab chooses the earlier one and compares every measure."""
+    data, first_id = data_env
+    lib = Library(data)
+    first = lib.analysis(first_id)
+    time.sleep(1.1)  # a later creation time than the first visit
+    rec = lib.start_analysis(first.clip_id, runner="  test RUNNER ", height_cm=178.0)
+    AnalysisJob(lib.root, rec.id, lib.clip(first.clip_id).path, AnalyzeOptions(runner_height_cm=178.0)).start().join(600)
+    assert lib.analysis(rec.id).status == "done"
+    try:
+        at = _app(rec.id)
+        _ok(at)
+        box = next(b for b in at.selectbox if b.label == "Compare with")
+        assert box.value is not None and box.value.id == first_id  # same runner (name as typed), earlier
+        table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+        assert {"left", "right"} <= set(table["foot"])
+        assert any(m.startswith("Shin angle at contact") for m in table["measure"])
+        # the same clip analysed twice: nothing changed, and the page says so for every row with enough strikes
+        assert set(table["verdict"]) <= {"no clear change", "too few strikes"}
+        assert (table["change"].isin(["+0", "+0.0", "-0", "-0.0"]) | (table["change"] == "–")).all()
+        assert any("shin angle at contact" in m.value and "no clear change" in m.value for m in at.markdown)
+    finally:
+        lib.delete_analysis(rec.id)
+
+
 def test_not_a_video_gets_a_message_and_nothing_is_kept(data_env):
     data, _ = data_env
     lib = Library(data)

@@ -9,9 +9,9 @@ import streamlit as st
 from metrics.landmarks import SIDES
 from vision.palette import REJECTED_RGB, rgb_hex, side_hex
 
-__all__ = ["strike_table", "summary_tab", "plots_tab", "headline"]
+__all__ = ["strike_table", "summary_tab", "plots_tab", "headline", "MEASURES"]
 
-_MEASURES = (  # key, label, unit, scale, decimals
+MEASURES = (  # key, label, unit, scale, decimals
     ("shin_angle_deg", "Shin angle at contact", "°", 1.0, 1),
     ("knee_flexion_deg", "Knee flexion at contact", "°", 1.0, 0),
     ("foot_angle_deg", "Foot angle at contact", "°", 1.0, 0),
@@ -137,7 +137,7 @@ def summary_tab(review) -> None:
         rows = []
         asym = s.get("asymmetry_pct") or {}
         diff = s.get("asymmetry_diff") or {}
-        for key, label, unit, scale, nd in _MEASURES:
+        for key, label, unit, scale, nd in MEASURES:
             vals = [(pf.get(side) or {}).get(key) for side in SIDES]
             if all(not v or v.get("mean") is None for v in vals):
                 continue

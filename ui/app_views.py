@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.errors import GaitscopeError
+from ui.app_compare import compare_tab
 from ui.app_errors import log_unexpected
 from ui.app_export import export_tab
 from ui.app_review import Review, handle_event, load_review, proxy_in_progress
@@ -63,7 +64,7 @@ def review_view(lib: Library, rec: AnalysisRecord) -> None:
         if event and event.get("nonce") != st.session_state.get(f"review:nonce:{rec.id}"):
             st.session_state[f"review:nonce:{rec.id}"] = event.get("nonce")
             _apply(lib, review, event)
-    tabs = st.tabs(["Strikes", "Summary", "Plots", "Export"])
+    tabs = st.tabs(["Strikes", "Summary", "Plots", "Compare", "Export"])
     with tabs[0]:
         frame = strike_table(review.strikes, key=f"review:table:{rec.id}:{n_edits}")
         if frame is not None:
@@ -74,6 +75,8 @@ def review_view(lib: Library, rec: AnalysisRecord) -> None:
     with tabs[2]:
         plots_tab(review.strikes)
     with tabs[3]:
+        compare_tab(lib, rec, review.document)
+    with tabs[4]:
         export_tab(review, lib.exports_dir(rec.id), lambda exc: log_unexpected(lib.log_path(), exc, "export"))
 
 

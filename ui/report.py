@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from metrics.compare import REMEASUREMENT_ERROR
 from metrics.landmarks import SIDES
 from ui.export import ExportError, ExportSource, ProgressFn, atomic_write_bytes
 from vision.palette import REJECTED_RGB, rgb_hex, side_hex
@@ -29,7 +30,7 @@ __all__ = ["report_numbers", "findings", "shin_plot_png", "snapshot_strip", "bui
 
 #: Clinicians re-measuring the tibia angle disagree by up to 2.2-4.8 deg (Dingenen 2018);
 #: left-right differences below the upper bound are not called a difference.
-SHIN_SDD_DEG = 4.8
+SHIN_SDD_DEG = REMEASUREMENT_ERROR["shin_angle_deg"]
 #: Contact snapshots per foot in the report (one row each).
 REPORT_SNAPSHOTS_PER_FOOT = 4
 #: Strikes per foot to average for a stable tibia angle (Dingenen 2018).
