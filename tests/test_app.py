@@ -158,6 +158,35 @@ def test_compare_tab_picks_the_runners_earlier_session(data_env):
         lib.delete_analysis(rec.id)
 
 
+def test_a_long_library_shows_the_newest_and_finds_a_runner(data_env):
+    from ui.app_views import LIBRARY_PAGE
+
+    data, first_id = data_env
+    lib = Library(data)
+    clip_id = lib.analysis(first_id).clip_id
+    made = []
+    for i in range(LIBRARY_PAGE + 5):
+        rec = lib.start_analysis(clip_id, runner="Zebra Quick" if i == 0 else f"Runner {i}")
+        lib.finish_analysis(rec.id, "failed", "not run")
+        made.append(rec.id)
+    try:
+        total = len(lib.analyses())
+        at = _app()
+        _ok(at)
+        opens = [b for b in at.sidebar.button if b.label == "Open"]
+        assert len(opens) == LIBRARY_PAGE
+        more = next(b for b in at.sidebar.button if b.label == f"Show all {total}")
+        more.click().run()
+        _ok(at)
+        assert len([b for b in at.sidebar.button if b.label == "Open"]) == total
+        at.sidebar.text_input(key="library:find").set_value("zebra").run()
+        _ok(at)
+        assert [b.key for b in at.sidebar.button if b.label == "Open"] == [f"open-{made[0]}"]
+    finally:
+        for aid in made:
+            lib.delete_analysis(aid)
+
+
 def test_not_a_video_gets_a_message_and_nothing_is_kept(data_env):
     data, _ = data_env
     lib = Library(data)

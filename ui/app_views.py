@@ -17,6 +17,9 @@ from ui.player import media_url, player, player_data
 
 __all__ = ["review_view", "sidebar"]
 
+#: Analyses listed in the sidebar before "Show all" (newest first); more than this also offers a search.
+LIBRARY_PAGE = 15
+
 _STATUS = {"done": "", "running": " · :material/hourglass_top: running", "failed": " · :material/error: not finished"}
 
 
@@ -120,7 +123,15 @@ def sidebar(lib: Library, current: str | None) -> None:
         items = lib.analyses()
         if not items:
             st.caption("Nothing yet. Analyses you run are kept here.")
-        for rec in items:
+        if len(items) > LIBRARY_PAGE:
+            query = st.text_input("Find", placeholder="Runner or clip name", key="library:find",
+                                  label_visibility="collapsed", icon=":material/search:").strip().casefold()
+            if query:
+                items = [r for r in items if query in (r.runner or "").casefold() or query in r.clip_name.casefold()]
+                if not items:
+                    st.caption("No analysis matches.")
+        hidden = 0 if st.session_state.get("library:all") else max(0, len(items) - LIBRARY_PAGE)
+        for rec in items[:len(items) - hidden]:
             label = f"**{md(_title(rec))}**{_STATUS.get(rec.status, '')}  \n{rec.created_utc[:10]} · {md(rec.clip_name)}"
             with st.container(border=True):
                 st.markdown(label if rec.id != current else f":material/play_arrow: {label}")
@@ -136,5 +147,8 @@ def sidebar(lib: Library, current: str | None) -> None:
                         if rec.id == current:
                             close_analysis()
                         st.rerun()
+        if hidden and st.button(f"Show all {len(items)}", key="library:show-all", width="stretch"):
+            st.session_state["library:all"] = True
+            st.rerun()
         st.divider()
         st.caption(f"Data folder: `{lib.root}`  \nSet GAITSCOPE_DATA to keep it elsewhere.")
