@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Change", "compare_sessions", "COMPARED_MEASURES", "REMEASUREMENT_ERROR", "MIN_STRIKES"]
+__all__ = ["Change", "compare_sessions", "describe_shin_change", "COMPARED_MEASURES", "REMEASUREMENT_ERROR",
+           "MIN_STRIKES"]
 
 #: Per-foot measures compared between sessions, in display order.
 COMPARED_MEASURES = ("shin_angle_deg", "overstride", "overstride_cm", "knee_flexion_deg", "foot_angle_deg",
@@ -123,3 +124,22 @@ def compare_sessions(before: list[dict], after: list[dict], measures=COMPARED_ME
             if a.size or b.size:
                 rows.append(_row(m, foot, a, b, level))
     return rows
+
+
+def describe_shin_change(row: Change) -> str | None:
+    """One plain sentence on a shin-angle row (None for other measures or a foot with no change)."""
+    if row.measure != "shin_angle_deg" or row.change is None:
+        return None
+    err = REMEASUREMENT_ERROR["shin_angle_deg"]
+    head = (f"{row.foot.capitalize()} shin angle at contact: {row.before_mean:.1f}° → {row.after_mean:.1f}° "
+            f"({row.change:+.1f}°")
+    if row.verdict == "too few strikes":
+        return head + f"); too few strikes to judge (at least {MIN_STRIKES} a session, 7 or more is better)."
+    span = f", 95 % interval {row.ci_low:+.1f} to {row.ci_high:+.1f}°)"
+    if row.verdict == "no clear change":
+        return head + span + ": no clear change (the interval includes zero)."
+    if row.verdict == "within error":
+        return head + span + (f": the strikes differ, but by no more than clinicians' re-measurement error of this "
+                              f"angle (up to {err}°).")
+    way = "more vertical" if abs(row.after_mean) < abs(row.before_mean) else "less vertical"
+    return head + span + f": the shin lands {way}, by more than the re-measurement error (up to {err}°)."

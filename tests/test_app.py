@@ -135,6 +135,8 @@ def test_results_show_while_the_player_proxy_is_still_written(data_env, clip, mo
 
 def test_compare_tab_picks_the_runners_earlier_session(data_env):
     """A second visit of the same runner: the Compare tab chooses the earlier one and compares every measure."""
+    from ui.app_state import jobs
+
     data, first_id = data_env
     lib = Library(data)
     first = lib.analysis(first_id)
@@ -154,7 +156,19 @@ def test_compare_tab_picks_the_runners_earlier_session(data_env):
         assert set(table["verdict"]) <= {"no clear change", "too few strikes"}
         assert (table["change"].isin(["+0", "+0.0", "-0", "-0.0"]) | (table["change"] == "–")).all()
         assert any("shin angle at contact" in m.value and "no clear change" in m.value for m in at.markdown)
+
+        # the one-page report then carries the comparison too
+        from ui.app_jobs import export_key
+        from ui.app_state import jobs
+
+        assert any("report compares with the session of" in c.value for c in at.caption)
+        next(b for b in at.button if b.label == "Make: One-page report (HTML)").click().run()
+        _ok(at)
+        jobs().get(export_key(rec.id, "report")).join(300)
+        page = (lib.exports_dir(rec.id) / "report.html").read_text()
+        assert f"Since {first.created_utc[:10]}" in page and "no clear change" in page
     finally:
+        jobs().stop_analysis(rec.id)
         lib.delete_analysis(rec.id)
 
 

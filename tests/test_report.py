@@ -100,3 +100,19 @@ def test_pdf_is_one_page(tmp_path, info):
 def test_table_has_left_minus_right(info):
     page = build_report_html(_source(info, _strikes(5.0, 12.0, 240.0, 260.0)), "Ann")
     assert "<td>-7.0°</td>" in page and "<td>-20 ms (8%)</td>" in page
+
+
+def test_report_compares_with_an_earlier_session(info):
+    from metrics.compare import compare_sessions
+    from ui.report import Comparison
+
+    earlier, now = _strikes(12.0, 11.0, contact_left=280.0), _strikes(4.0, 10.5, contact_left=250.0)
+    page = build_report_html(_source(info, now), "Ann",
+                             comparison=Comparison("2026-10-01", compare_sessions(list(earlier), list(now))))
+    assert "Since 2026-10-01" in page
+    rows = re.findall(r"<tr><td>shin angle at contact</td><td>(\w+)</td><td>([^<]*)</td><td>([^<]*)</td>"
+                      r"<td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    assert rows == [("left", "12.0°", "4.0°", "-8.0°", "changed"), ("right", "11.0°", "10.5°", "-0.5°", "no clear change")]
+    assert "Left shin angle at contact: 12.0° → 4.0° (-8.0°" in page and "the shin lands more vertical" in page
+    assert re.search(r"<td>contact time</td><td>left</td><td>280 ms</td><td>250 ms</td><td>-30 ms</td><td>changed", page)
+    assert "Since" not in build_report_html(_source(info, now), "Ann")  # only when asked

@@ -12,12 +12,12 @@ import json
 import pandas as pd
 import streamlit as st
 
-from metrics.compare import REMEASUREMENT_ERROR, Change, compare_sessions
+from metrics.compare import Change, compare_sessions, describe_shin_change
 from ui.app_summary import MEASURES
 from ui.app_text import md
 from ui.library import AnalysisRecord, Library
 
-__all__ = ["compare_tab", "default_partner", "comparison_notes"]
+__all__ = ["compare_tab", "default_partner", "comparison_notes", "chosen_partner", "report_comparison"]
 
 _VERDICT_TEXT = {
     "changed": "changed",
@@ -55,6 +55,31 @@ def comparison_notes(this_doc: dict, other_doc: dict, this_rec: AnalysisRecord, 
     return notes
 
 
+def _document(rec: AnalysisRecord) -> dict | None:
+    """An analysis's ``analysis.json`` (strikes as corrected), or None when it cannot be read."""
+    try:
+        doc = json.loads((rec.folder / "analysis.json").read_text(encoding="utf-8"))
+        return doc if isinstance(doc.get("strikes"), list) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def chosen_partner(rec: AnalysisRecord) -> AnalysisRecord | None:
+    """The analysis chosen in this analysis's Compare tab, if any."""
+    return st.session_state.get(f"compare:{rec.id}")
+
+
+def report_comparison(rec: AnalysisRecord, document: dict):
+    """The comparison the report shows: with the analysis chosen in the Compare tab, if readable."""
+    from ui.report import Comparison
+
+    partner = chosen_partner(rec)
+    other = _document(partner) if partner is not None else None
+    if other is None:
+        return None
+    return Comparison(partner.created_utc[:10], compare_sessions(other["strikes"], document.get("strikes") or []))
+
+
 def _fmt(value: float | None, scale: float, nd: int) -> str:
     return "–" if value is None else f"{value * scale:.{nd}f}"
 
@@ -79,29 +104,6 @@ def _table(rows: list[Change]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _shin_sentences(rows: list[Change]) -> list[str]:
-    err = REMEASUREMENT_ERROR["shin_angle_deg"]
-    out = []
-    for r in rows:
-        if r.measure != "shin_angle_deg" or r.change is None:
-            continue
-        head = (f"{r.foot.capitalize()} shin angle at contact: {r.before_mean:.1f}° → {r.after_mean:.1f}° "
-                f"({r.change:+.1f}°")
-        if r.verdict == "too few strikes":
-            out.append(head + f"); too few strikes to judge (at least 3 a session, 7 or more is better).")
-        elif r.verdict == "no clear change":
-            out.append(head + f", 95 % interval {r.ci_low:+.1f} to {r.ci_high:+.1f}°): no clear change; the "
-                       "strikes scatter more than that.")
-        elif r.verdict == "within error":
-            out.append(head + f"): the strikes differ, but by no more than clinicians' re-measurement error of "
-                       f"this angle (up to {err}°).")
-        else:
-            way = "more vertical" if abs(r.after_mean) < abs(r.before_mean) else "less vertical"
-            out.append(head + f", 95 % interval {r.ci_low:+.1f} to {r.ci_high:+.1f}°): the shin lands {way}, "
-                       f"by more than the re-measurement error (up to {err}°).")
-    return out
-
-
 def compare_tab(lib: Library, rec: AnalysisRecord, document: dict) -> None:
     """Choose another finished analysis and compare its strikes with this one's."""
     others = [r for r in lib.analyses() if r.status == "done" and r.id != rec.id]
@@ -117,14 +119,12 @@ def compare_tab(lib: Library, rec: AnalysisRecord, document: dict) -> None:
     )
     if chosen is None:
         return
-    try:
-        other_doc = json.loads((chosen.folder / "analysis.json").read_text(encoding="utf-8"))
-        other_strikes = other_doc["strikes"]
-    except (OSError, ValueError, KeyError):
+    other_doc = _document(chosen)
+    if other_doc is None:
         st.error("That analysis's results cannot be read (its folder is damaged or was moved). Run it again from "
                  "the library, then compare.")
         return
-    rows = compare_sessions(other_strikes, document.get("strikes") or [])
+    rows = compare_sessions(other_doc["strikes"], document.get("strikes") or [])
     st.caption(f"Change = this session ({rec.created_utc[:10]}) minus the other ({chosen.created_utc[:10]}). "
                "The 95 % interval is how far the change could move by chance, from the strike-to-strike scatter; "
                "'changed' means the interval excludes zero and, for the shin and foot angles, the change is larger "
@@ -135,6 +135,6 @@ def compare_tab(lib: Library, rec: AnalysisRecord, document: dict) -> None:
                "too small to matter.")
     for note in comparison_notes(document, other_doc, rec, chosen):
         st.warning(md(note))
-    for sentence in _shin_sentences(rows):
+    for sentence in filter(None, map(describe_shin_change, rows)):
         st.markdown(sentence)
     st.dataframe(_table(rows), hide_index=True, width="stretch")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.app_compare import chosen_partner, report_comparison
 from ui.app_jobs import ExportJob, export_key
 from ui.app_review import Review, export_source
 from ui.app_state import jobs
@@ -47,9 +48,10 @@ def _zip(files: list[Path], root: Path, target: Path) -> Path:
     return atomic_write_bytes(target, buf.getvalue())
 
 
-def run_export(kind: str, src, out: Path, runner_name: str | None = None, on_progress=None) -> Path:
+def run_export(kind: str, src, out: Path, runner_name: str | None = None, on_progress=None,
+               comparison=None) -> Path:
     """Write one export of ``src`` (an :class:`ui.export.ExportSource`) into ``out``; returns the file
-    offered for download."""
+    offered for download. ``comparison`` (:class:`ui.report.Comparison`) goes into the report."""
     from ui import export as ex
 
     target = out / EXPORTS[kind][1]
@@ -68,7 +70,7 @@ def run_export(kind: str, src, out: Path, runner_name: str | None = None, on_pro
     if kind == "report":
         from ui.report import write_report
 
-        return write_report(src, target, runner_name=runner_name, on_progress=on_progress)
+        return write_report(src, target, runner_name=runner_name, on_progress=on_progress, comparison=comparison)
     raise ValueError(f"unknown export {kind!r}")
 
 
@@ -106,14 +108,14 @@ def _stale(path: Path, review: Review) -> bool:
     return path.name in made and made[path.name] != strikes_fingerprint(review.document)
 
 
-def start_export(kind: str, review: Review, exports_dir: Path, log_error) -> ExportJob:
+def start_export(kind: str, review: Review, exports_dir: Path, log_error, comparison=None) -> ExportJob:
     """Start writing one export in the background, from the strikes as they are now."""
     src = export_source(review)  # a snapshot: corrections made while it is written are not in it
     runner = review.rec.runner
     shown = strikes_fingerprint(review.document)
 
     def make(progress) -> Path:
-        path = run_export(kind, src, exports_dir, runner, progress)
+        path = run_export(kind, src, exports_dir, runner, progress, comparison)
         _record_made_from(exports_dir, path.name, shown)  # so a later correction marks it stale
         return path
 
@@ -126,6 +128,9 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
                "you can go on reviewing while they are written.")
     if not review.strikes:
         st.info("There are no strikes to export yet.")
+    partner = chosen_partner(review.rec)
+    if partner is not None:
+        st.caption(f"The report compares with the session of {partner.created_utc[:10]} chosen in Compare.")
     for kind, (label, name, help_text) in EXPORTS.items():
         path = exports_dir / name
         job = jobs().get(export_key(review.rec.id, kind))
@@ -145,7 +150,8 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
             continue
         if c1.button(f"{'Remake' if made else 'Make'}: {label}", key=f"exp-{kind}", help=help_text,
                      width="stretch", icon=":material/refresh:" if made else ":material/movie:"):
-            start_export(kind, review, exports_dir, log_error)
+            start_export(kind, review, exports_dir, log_error,
+                         report_comparison(review.rec, review.document) if kind == "report" else None)
             st.rerun()
         if status is not None and status.state == "failed":
             c3.error(md(status.message))

@@ -16,16 +16,17 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from metrics.compare import REMEASUREMENT_ERROR
+from metrics.compare import REMEASUREMENT_ERROR, describe_shin_change
 from metrics.landmarks import SIDES
 from ui.export import ExportError, ExportSource, ProgressFn, atomic_write_bytes
 from vision.palette import REJECTED_RGB, rgb_hex, side_hex
 
-__all__ = ["report_numbers", "findings", "shin_plot_png", "snapshot_strip", "build_report_html", "write_report",
+__all__ = ["Comparison", "report_numbers", "findings", "shin_plot_png", "snapshot_strip", "build_report_html", "write_report",
            "write_report_pdf"]
 
 #: Clinicians re-measuring the tibia angle disagree by up to 2.2-4.8 deg (Dingenen 2018);
@@ -203,9 +204,42 @@ ul { margin: 4px 0 6px 18px; padding: 0; } img { max-width: 100%; display: block
 """
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """An earlier session set against this one in the report (rows of :func:`metrics.compare.compare_sessions`)."""
+
+    earlier_date: str
+    rows: list
+
+
+#: Measures in the report's comparison table: key, label, format, unit, scale.
+_COMPARED = (("shin_angle_deg", "shin angle at contact", ".1f", "°", 1.0),
+             ("overstride", "overstride (% leg length)", ".0f", "%", 100.0),
+             ("overstride_cm", "overstride (cm)", ".0f", " cm", 1.0),
+             ("knee_flexion_deg", "knee flexion at contact", ".0f", "°", 1.0),
+             ("contact_time_ms", "contact time", ".0f", " ms", 1.0))
+
+
+def _comparison_html(cmp: Comparison) -> list[str]:
+    e = html.escape
+    parts = [f"<h2 style='font-size:14px;margin:8px 0 2px'>Since {e(cmp.earlier_date)}</h2>",
+             "<table><thead><tr><th>measure</th><th>foot</th><th>then</th><th>now</th><th>change</th>"
+             "<th>verdict</th></tr></thead><tbody>"]
+    for key, label, fmt, unit, scale in _COMPARED:
+        for r in (r for r in cmp.rows if r.measure == key and r.change is not None):
+            parts.append("<tr>" + "".join(f"<td>{e(v)}</td>" for v in (
+                label, r.foot, f"{r.before_mean * scale:{fmt}}{unit}", f"{r.after_mean * scale:{fmt}}{unit}",
+                f"{r.change * scale:+{fmt}}{unit}", r.verdict)) + "</tr>")
+    parts.append("</tbody></table><ul>")
+    parts.extend(f"<li>{e(t)}</li>" for t in map(describe_shin_change, cmp.rows) if t)
+    parts.append("</ul>")
+    return parts
+
+
 def build_report_html(src: ExportSource, runner_name: str = "", date: str | None = None,
-                      snapshots: dict[str, bytes] | None = None, clip_name: str | None = None) -> str:
-    """The report as one HTML string (see module notes)."""
+                      snapshots: dict[str, bytes] | None = None, clip_name: str | None = None,
+                      comparison: Comparison | None = None) -> str:
+    """The report as one HTML string (see module notes); ``comparison`` adds a 'Since <date>' table."""
     e = html.escape
     n = report_numbers(src)
     pf = n["per_foot"]
@@ -243,6 +277,8 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
     parts.append(f"<p><b>Cadence</b> {cad:.0f} steps/min" if cad else "<p><b>Cadence</b> -")
     parts.append(f" &middot; <b>strike pattern</b> {pat['rearfoot']} rearfoot, {pat['midfoot']} midfoot, "
                  f"{pat['forefoot']} forefoot &middot; {n['n_rejected']} strike(s) rejected</p>")
+    if comparison is not None:
+        parts.extend(_comparison_html(comparison))
     facts = findings(n)
     if facts:
         parts.append("<h2 style='font-size:14px;margin:6px 0 0'>Findings</h2><ul>")
@@ -265,7 +301,7 @@ def build_report_html(src: ExportSource, runner_name: str = "", date: str | None
 
 def write_report(src: ExportSource, path: str | os.PathLike, runner_name: str = "", date: str | None = None,
                  cells: dict | None = None, on_progress: ProgressFn | None = None,
-                 with_snapshots: bool = True) -> Path:
+                 with_snapshots: bool = True, comparison: Comparison | None = None) -> Path:
     """Write the report atomically.
 
     ``cells`` are the contact crops of :func:`ui.export_frames.contact_cells` (or filled by
@@ -279,7 +315,7 @@ def write_report(src: ExportSource, path: str | os.PathLike, runner_name: str = 
             cells = contact_cells(src, on_progress=on_progress)
         strips = {side: snapshot_strip(side, items) for side, items in cells.items()}
         snapshots = {side: jpeg_bytes(img) for side, img in strips.items() if img is not None}
-    text = build_report_html(src, runner_name, date, snapshots)
+    text = build_report_html(src, runner_name, date, snapshots, comparison=comparison)
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
