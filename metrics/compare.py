@@ -37,8 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["Change", "compare_sessions", "describe_shin_change", "COMPARED_MEASURES", "REMEASUREMENT_ERROR",
-           "MIN_STRIKES"]
+__all__ = ["Change", "compare_sessions", "describe_shin_change", "session_notes", "COMPARED_MEASURES",
+           "REMEASUREMENT_ERROR", "MIN_STRIKES"]
 
 #: Per-foot measures compared between sessions, in display order.
 COMPARED_MEASURES = ("shin_angle_deg", "overstride", "overstride_cm", "knee_flexion_deg", "foot_angle_deg",
@@ -143,3 +143,21 @@ def describe_shin_change(row: Change) -> str | None:
                               f"angle (up to {err}°).")
     way = "more vertical" if abs(row.after_mean) < abs(row.before_mean) else "less vertical"
     return head + span + f": the shin lands {way}, by more than the re-measurement error (up to {err}°)."
+
+
+def session_notes(before_doc: dict, after_doc: dict) -> list[str]:
+    """What, besides the runner, differs between two analyses (``analysis.json`` documents)."""
+    notes = []
+    models = [(d.get("options") or {}).get("model") for d in (before_doc, after_doc)]
+    if all(models) and models[0] != models[1]:
+        notes.append(f"The sessions were analysed with different pose models ({models[0]} and {models[1]}); analyse "
+                     "both with the same model before comparing angles.")
+    fps = [(d.get("video") or {}).get("capture_fps") for d in (before_doc, after_doc)]
+    if all(fps) and abs(fps[0] - fps[1]) > 0.05 * max(fps):
+        notes.append(f"The clips were filmed at different frame rates ({fps[0]:.0f} and {fps[1]:.0f} fps): contact "
+                     "times and angles read at contact are less precise at the lower rate.")
+    near = [(d.get("runner") or {}).get("near_side") for d in (before_doc, after_doc)]
+    if all(near) and near[0] != near[1]:
+        notes.append("The camera filmed the runner from the other side this time; each leg's angles come from the "
+                     "near leg in one session and the far leg in the other, which the pose model sees less well.")
+    return notes

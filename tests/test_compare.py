@@ -104,3 +104,41 @@ def test_overstriding_session_against_a_normal_one_of_the_same_runner(shared):
     for foot in ("near", "far"):
         assert labelled("hongwei_overstride_augment_Overstride_12_flipped", foot) > labelled(
             "hongwei_no_overstride_augment_F_Running_8_flipped", foot) + REMEASUREMENT_ERROR["shin_angle_deg"]
+
+
+
+@pytest.mark.slow
+def test_compare_command_on_two_analysis_folders(shared, tmp_path, capsys):
+    import csv
+
+    from ui.cli import main
+    from ui.evaluate import default_out_dir
+    from ui.pipeline import AnalyzeOptions, analyze
+
+    out = default_out_dir("full")
+    names = ("hongwei_no_overstride_augment_F_Running_8_flipped", "hongwei_overstride_augment_Overstride_12_flipped")
+    for name in names:
+        analyze(shared / "clips" / f"{name}.mp4", out / name, AnalyzeOptions(model="full"))
+    assert main(["compare", str(out / names[0]), str(out / names[1]), "--csv", str(tmp_path / "c.csv")]) == 0
+    text = capsys.readouterr().out
+    over = [line.split() for line in text.splitlines() if line.startswith("overstride (% leg)")]
+    assert [row[3] for row in over] == ["left", "right"] and all(row[-1] == "changed" for row in over)
+    assert "Left shin angle at contact:" in text and "Right shin angle at contact:" in text
+    rows = list(csv.DictReader(open(tmp_path / "c.csv")))
+    shin = {r["foot"]: r for r in rows if r["measure"] == "shin_angle_deg"}
+    assert float(shin["left"]["change"]) > 0 and float(shin["left"]["ci95_low"]) > 0
+
+
+def test_compare_command_says_what_is_wrong_with_its_folders(tmp_path, capsys):
+    from ui.cli import main
+
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(tmp_path / "empty"), str(tmp_path / "empty")]) == 2
+    assert "no analysis.json there" in capsys.readouterr().err
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "analysis.json").write_text('{"hello": 1}')
+    assert main(["compare", str(tmp_path / "other"), str(tmp_path / "other")]) == 2
+    assert "not a gaitscope analysis" in capsys.readouterr().err
+    (tmp_path / "other" / "analysis.json").write_text("{broken")
+    assert main(["compare", str(tmp_path / "other"), str(tmp_path / "other")]) == 2
+    assert "cannot be read as an analysis" in capsys.readouterr().err

@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from metrics.compare import Change, compare_sessions, describe_shin_change
+from metrics.compare import Change, compare_sessions, describe_shin_change, session_notes
 from ui.app_summary import MEASURES
 from ui.app_text import md
 from ui.library import AnalysisRecord, Library
@@ -38,18 +38,7 @@ def default_partner(current: AnalysisRecord, others: list[AnalysisRecord]) -> An
 
 def comparison_notes(this_doc: dict, other_doc: dict, this_rec: AnalysisRecord, other_rec: AnalysisRecord) -> list[str]:
     """What could make a difference between the two sessions other than the runner."""
-    notes = []
-    if this_rec.model != other_rec.model:
-        notes.append(f"The sessions were analysed with different pose models ({other_rec.model} and {this_rec.model}); "
-                     "analyse both with the same model before comparing angles.")
-    fps = [(d.get("video") or {}).get("capture_fps") for d in (other_doc, this_doc)]
-    if all(fps) and abs(fps[0] - fps[1]) > 0.05 * max(fps):
-        notes.append(f"The clips were filmed at different frame rates ({fps[0]:.0f} and {fps[1]:.0f} fps): contact "
-                     "times and angles read at contact are less precise at the lower rate.")
-    near = [(d.get("runner") or {}).get("near_side") for d in (other_doc, this_doc)]
-    if all(near) and near[0] != near[1]:
-        notes.append("The camera filmed the runner from the other side this time; each leg's angles come from the "
-                     "near leg in one session and the far leg in the other, which the pose model sees less well.")
+    notes = session_notes(other_doc, this_doc)
     if (this_rec.runner or "").strip().casefold() != (other_rec.runner or "").strip().casefold():
         notes.append("The two analyses have different runner names.")
     return notes

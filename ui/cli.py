@@ -24,7 +24,7 @@ from metrics.errors import GaitscopeError
 __all__ = ["main", "build_parser"]
 
 #: Extra sub-commands: name -> module with ``add_arguments(parser)`` and ``run(args) -> int``.
-_PLUGINS = {"evaluate": "ui.evaluate", "bench": "ui.bench", "export": "ui.export_all"}
+_PLUGINS = {"evaluate": "ui.evaluate", "bench": "ui.bench", "export": "ui.export_all", "compare": "ui.compare_cli"}
 
 
 class _Bar:
