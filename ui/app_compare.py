@@ -19,14 +19,6 @@ from ui.library import AnalysisRecord, Library
 
 __all__ = ["compare_tab", "default_partner", "comparison_notes", "chosen_partner", "report_comparison"]
 
-_VERDICT_TEXT = {
-    "changed": "changed",
-    "within error": "within error",
-    "no clear change": "no clear change",
-    "too few strikes": "too few strikes",
-}
-
-
 def default_partner(current: AnalysisRecord, others: list[AnalysisRecord]) -> AnalysisRecord | None:
     """The latest analysis of the same runner (by name) made before ``current``, if any."""
     name = (current.runner or "").strip().casefold()
@@ -88,7 +80,7 @@ def _table(rows: list[Change]) -> pd.DataFrame:
             "change": "–" if r.change is None else f"{r.change * scale:+.{nd}f}",
             "95 % interval": "–" if r.ci_low is None else
             f"{r.ci_low * scale:+.{nd}f} to {r.ci_high * scale:+.{nd}f}",
-            "verdict": _VERDICT_TEXT[r.verdict],
+            "verdict": r.verdict,
         })
     return pd.DataFrame(out)
 
