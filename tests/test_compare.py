@@ -142,3 +142,24 @@ def test_compare_command_says_what_is_wrong_with_its_folders(tmp_path, capsys):
     (tmp_path / "other" / "analysis.json").write_text("{broken")
     assert main(["compare", str(tmp_path / "other"), str(tmp_path / "other")]) == 2
     assert "cannot be read as an analysis" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_steady_running_rarely_looks_changed_between_its_two_halves(shared, sample):
+    """A false-alarm check on real clips: the first and second half of one steady run are two 'sessions'
+    with nothing changed, so 'changed' should come about as often as the 5 % level allows, or less."""
+    from ui.evaluate import default_out_dir
+    from ui.pipeline import AnalyzeOptions, analyze
+
+    clips = sorted((shared / "clips").glob("hongwei_*.mp4")) + [sample]
+    verdicts = []
+    for clip in clips:
+        strikes = [s for s in analyze(clip, default_out_dir("full") / clip.stem, AnalyzeOptions(model="full"))
+                   .document["strikes"] if not s.get("rejected")]
+        times = sorted(s["ic_time_s"] for s in strikes)
+        mid = times[len(times) // 2]
+        rows = compare_sessions([s for s in strikes if s["ic_time_s"] < mid], [s for s in strikes if s["ic_time_s"] >= mid])
+        verdicts += [r.verdict for r in rows]
+    assert len(verdicts) >= 80
+    assert verdicts.count("changed") <= 0.05 * len(verdicts), verdicts.count("changed")
+    assert verdicts.count("no clear change") >= 0.85 * len(verdicts)
