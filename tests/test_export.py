@@ -261,6 +261,7 @@ def test_export_job_writes_in_the_background_with_progress(tmp_path, src):
     assert _wait_state(job) == "done", job.status().message
     s = job.status()
     assert s.total == src.info.frames and s.done == s.total and s.elapsed_s > 0
+    assert job.make is None  # a finished job keeps no snapshot of the analysis in the app's memory
     assert len(decoded(tmp_path / "annotated.mp4")[3]) == src.info.frames
 
 

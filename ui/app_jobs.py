@@ -256,3 +256,4 @@ class ExportJob:
         with self._lock:
             self._state, self._message = state, message
             self._took_s = time.monotonic() - self._t0
+        self.make = None  # its snapshot of the track (megabytes for a long clip) is not kept with the finished job
