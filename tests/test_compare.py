@@ -163,3 +163,22 @@ def test_steady_running_rarely_looks_changed_between_its_two_halves(shared, samp
     assert len(verdicts) >= 80
     assert verdicts.count("changed") <= 0.05 * len(verdicts), verdicts.count("changed")
     assert verdicts.count("no clear change") >= 0.85 * len(verdicts)
+
+
+def test_shin_chart_shows_both_sessions_per_foot_around_the_earlier_mean():
+    from ui.app_compare import shin_chart
+
+    before = _session([1.0, 2.0, 3.0], [-2.0, -1.0, 0.0]) + _session([30.0], rejected=True)
+    after = _session([6.0, 7.0], [0.0, 1.0])
+    spec = shin_chart(before, after, "2026-11-01", "2026-12-01").to_dict()
+    panels = spec["hconcat"]
+    assert [p["title"] for p in panels] == ["left foot", "right foot"]
+    for panel, earlier_mean in zip(panels, (2.0, -1.0)):
+        band, dots, _means = panel["layer"]
+        lo_hi = spec["datasets"][band["data"]["name"]][0]
+        assert (lo_hi["lo"], lo_hi["hi"]) == (earlier_mean - REMEASUREMENT_ERROR["shin_angle_deg"],
+                                              earlier_mean + REMEASUREMENT_ERROR["shin_angle_deg"])
+        points = spec["datasets"][dots["data"]["name"]]
+        assert 30.0 not in [p["shin angle (°)"] for p in points]  # rejected strikes are not drawn
+        assert {p["session"] for p in points} == {"2026-11-01", "2026-12-01"}
+    assert shin_chart([], [], "a", "b") is None

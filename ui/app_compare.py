@@ -16,6 +16,7 @@ from metrics.compare import Change, compare_sessions, describe_shin_change, sess
 from ui.app_summary import MEASURES
 from ui.app_text import md
 from ui.library import AnalysisRecord, Library
+from vision.palette import side_hex
 
 __all__ = ["compare_tab", "default_partner", "comparison_notes", "chosen_partner", "report_comparison"]
 
@@ -119,3 +120,47 @@ def compare_tab(lib: Library, rec: AnalysisRecord, document: dict) -> None:
     for sentence in filter(None, map(describe_shin_change, rows)):
         st.markdown(sentence)
     st.dataframe(_table(rows), hide_index=True, width="stretch")
+    chart = shin_chart(other_doc["strikes"], document.get("strikes") or [], chosen.created_utc[:10],
+                       rec.created_utc[:10])
+    if chart is not None:
+        st.markdown("##### Shin angle at contact, every strike of both sessions")
+        st.altair_chart(chart, width="stretch")
+        st.caption("Dots: the strikes kept in each session; bars: their mean. Shaded: the other session's mean "
+                   "± 4.8°, clinicians' re-measurement error; a mean inside it is not called a change.")
+
+
+def shin_chart(before: list[dict], after: list[dict], before_label: str, after_label: str):
+    """Strip plot of the kept strikes' shin angles, per foot, earlier session beside this one (None if no angles)."""
+    import altair as alt
+
+    from metrics.compare import REMEASUREMENT_ERROR
+
+    if before_label == after_label:
+        before_label, after_label = f"{before_label} (other)", f"{after_label} (this)"
+    data = [{"session": label, "foot": s["foot"], "shin angle (°)": float(s["shin_angle_deg"]), "frame": s.get("ic_frame")}
+            for label, strikes in ((before_label, before), (after_label, after)) for s in strikes
+            if not s.get("rejected") and s.get("shin_angle_deg") is not None and s.get("foot") in ("left", "right")]
+    if not data:
+        return None
+    df = pd.DataFrame(data)
+    x = alt.X("session:N", sort=[before_label, after_label], title=None, axis=alt.Axis(labelAngle=0))
+    err = REMEASUREMENT_ERROR["shin_angle_deg"]
+    panels = []
+    for foot in ("left", "right"):
+        part = df[df["foot"] == foot]
+        if part.empty:
+            continue
+        earlier = part[part["session"] == before_label]["shin angle (°)"]
+        centre = float(earlier.mean()) if len(earlier) else 0.0
+        scale = alt.Scale(domain=[min(centre - err, part["shin angle (°)"].min()) - 1,
+                                  max(centre + err, part["shin angle (°)"].max()) + 1])
+        y = alt.Y("shin angle (°):Q", scale=scale)
+        band = alt.Chart(pd.DataFrame({"lo": [centre - err], "hi": [centre + err]})).mark_rect(
+            opacity=0.10, color="#888").encode(y=alt.Y("lo:Q", scale=scale, title="shin angle (°)"), y2="hi:Q")
+        dots = alt.Chart(part).transform_calculate(jitter="random()").mark_circle(
+            size=60, opacity=0.75, color=side_hex(foot)).encode(
+            x=x, xOffset=alt.XOffset("jitter:Q"), y=y,
+            tooltip=["session", "frame", alt.Tooltip("shin angle (°):Q", format=".1f")])
+        means = alt.Chart(part).mark_tick(thickness=3, size=40, color="#ddd").encode(x=x, y="mean(shin angle (°)):Q")
+        panels.append(alt.layer(band, dots, means).properties(height=240, width=200, title=f"{foot} foot"))
+    return alt.hconcat(*panels)
