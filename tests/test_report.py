@@ -116,3 +116,14 @@ def test_report_compares_with_an_earlier_session(info):
     assert "Left shin angle at contact: 12.0° → 4.0° (-8.0°" in page and "the shin lands more vertical" in page
     assert re.search(r"<td>contact time</td><td>left</td><td>280 ms</td><td>250 ms</td><td>-30 ms</td><td>changed", page)
     assert "Since" not in build_report_html(_source(info, now), "Ann")  # only when asked
+
+
+def test_report_names_a_later_session_as_such(info):
+    from metrics.compare import compare_sessions
+    from ui.report import Comparison
+
+    now, later = _strikes(12.0, 11.0), _strikes(4.0, 10.5)
+    page = build_report_html(_source(info, now), "Ann",
+                             comparison=Comparison("2027-01-10", compare_sessions(list(later), list(now)), later=True))
+    assert "Against the later session of 2027-01-10" in page and "Since" not in page
+    assert "<th>later session</th><th>this session</th>" in page

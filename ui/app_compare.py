@@ -59,7 +59,8 @@ def report_comparison(rec: AnalysisRecord, document: dict):
     other = _document(partner) if partner is not None else None
     if other is None:
         return None
-    return Comparison(partner.created_utc[:10], compare_sessions(other["strikes"], document.get("strikes") or []))
+    return Comparison(partner.created_utc[:10], compare_sessions(other["strikes"], document.get("strikes") or []),
+                      later=partner.created_utc > rec.created_utc)
 
 
 def _fmt(value: float | None, scale: float, nd: int) -> str:
@@ -74,9 +75,9 @@ def _table(rows: list[Change]) -> pd.DataFrame:
         out.append({
             "measure": label if unit.strip() in label else f"{label} ({unit.strip()})",
             "foot": r.foot,
-            "earlier": _fmt(r.before_mean, scale, nd) + (f" ± {_fmt(r.before_sd, scale, nd)}" if r.before_sd else "")
+            "other session": _fmt(r.before_mean, scale, nd) + (f" ± {_fmt(r.before_sd, scale, nd)}" if r.before_sd else "")
             + f"  (n={r.before_n})",
-            "now": _fmt(r.after_mean, scale, nd) + (f" ± {_fmt(r.after_sd, scale, nd)}" if r.after_sd else "")
+            "this session": _fmt(r.after_mean, scale, nd) + (f" ± {_fmt(r.after_sd, scale, nd)}" if r.after_sd else "")
             + f"  (n={r.after_n})",
             "change": "–" if r.change is None else f"{r.change * scale:+.{nd}f}",
             "95 % interval": "–" if r.ci_low is None else

@@ -208,8 +208,9 @@ ul { margin: 4px 0 6px 18px; padding: 0; } img { max-width: 100%; display: block
 class Comparison:
     """An earlier session set against this one in the report (rows of :func:`metrics.compare.compare_sessions`)."""
 
-    earlier_date: str
+    other_date: str  # the other session's date (usually earlier: see ``later``)
     rows: list
+    later: bool = False  # the other session came after this one
 
 
 #: Measures in the report's comparison table: key, label, format, unit, scale.
@@ -222,8 +223,11 @@ _COMPARED = (("shin_angle_deg", "shin angle at contact", ".1f", "°", 1.0),
 
 def _comparison_html(cmp: Comparison) -> list[str]:
     e = html.escape
-    parts = [f"<h2 style='font-size:14px;margin:8px 0 2px'>Since {e(cmp.earlier_date)}</h2>",
-             "<table><thead><tr><th>measure</th><th>foot</th><th>then</th><th>now</th><th>change</th>"
+    title = f"Against the later session of {cmp.other_date}" if cmp.later else f"Since {cmp.other_date}"
+    parts = [f"<h2 style='font-size:14px;margin:8px 0 2px'>{e(title)}</h2>",
+             "<table><thead><tr><th>measure</th><th>foot</th>"
+             + ("<th>later session</th><th>this session</th>" if cmp.later else "<th>then</th><th>now</th>")
+             + "<th>change</th>"
              "<th>verdict</th></tr></thead><tbody>"]
     for key, label, fmt, unit, scale in _COMPARED:
         for r in (r for r in cmp.rows if r.measure == key and r.change is not None):
