@@ -258,7 +258,8 @@ def clean_track(track: PoseTrack, faces: int, options: CleanOptions = CleanOptio
     if options.repair_swaps:
         xy, vis, z, n_sw, relabelled = repair_swaps(xy, vis, z, t_pic, leg_px, max_gap_s, foot_px,
                                                     options.merge_foot_share, keep=options.keep_labels)
-    kept = [r for r in relabelled if r in set(options.keep_labels)]
+    keep = set(options.keep_labels)
+    kept = [r for r in relabelled if r in keep]
     n_runs = len(relabelled) - len(kept)
     bad = _hampel(xy, t_pic, 0.2 * step_s, options.outlier_sigmas, options.outlier_min_leg * leg_px)
     bad &= np.isfinite(xy[..., 0])

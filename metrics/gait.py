@@ -215,10 +215,9 @@ def _rhythm_breaks(contacts: list) -> list[tuple[int, int, bool]]:
             if a.foot == b.foot or abs(dt - med) > _STEP_OFF_SHARE * med]
 
 
-def _rhythm_score(contacts: list) -> tuple[int, int]:
-    """(same-foot pairs, off-rhythm steps): lower is more regular."""
-    br = _rhythm_breaks(contacts)
-    return sum(same for *_, same in br), sum(not same for *_, same in br)
+def _rhythm_score(breaks: list[tuple[int, int, bool]]) -> tuple[int, int]:
+    """(same-foot pairs, off-rhythm steps) of :func:`_rhythm_breaks`: lower is more regular."""
+    return sum(same for *_, same in breaks), sum(not same for *_, same in breaks)
 
 
 #: Longest relabelled runs tried for :func:`_keep_rhythm`, and their shortest length (frames).
@@ -243,8 +242,8 @@ def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
     uneven steps) while losing at most one contact (a spurious one) per run kept.
     """
     found = _contacts_of(track, faces, options)
-    score = _rhythm_score(found.contacts)
     breaks = _rhythm_breaks(found.contacts)
+    score = _rhythm_score(breaks)
     if not breaks:
         return found
     step_frames = float(np.median(np.diff(sorted(c.ic_frame for c in found.contacts))))
@@ -255,7 +254,7 @@ def _keep_rhythm(track: PoseTrack, faces: int, options: GaitOptions) -> _Found:
         if score == (0, 0):
             break
         trial = _contacts_of(track, faces, options, keep + (run,))
-        trial_score = _rhythm_score(trial.contacts)
+        trial_score = _rhythm_score(_rhythm_breaks(trial.contacts))
         # a more regular rhythm may drop one spurious contact, not the contacts themselves
         if len(trial.contacts) >= max(3, len(found.contacts) - 1) and trial_score < score:
             found, score, keep = trial, trial_score, keep + (run,)

@@ -265,26 +265,29 @@ def test_export_job_writes_in_the_background_with_progress(tmp_path, src):
     assert len(decoded(tmp_path / "annotated.mp4")[3]) == src.info.frames
 
 
-def test_cancelled_export_job_leaves_no_file(tmp_path, src):
+def _cancel_once_started(job, timeout_s: float = 60.0) -> None:
+    """Cancel ``job`` as soon as it has reported its first progress."""
     import time
 
+    deadline = time.monotonic() + timeout_s
+    while job.status().done == 0 and job.status().state == "running" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job.cancel()
+
+
+def test_cancelled_export_job_leaves_no_file(tmp_path, src):
     from ui.app_export import run_export
     from ui.app_jobs import ExportJob
 
     job = ExportJob("a/export/strikes", lambda p: run_export("strikes", src, tmp_path, None, p),
                     log_error=lambda exc: "X").start()
-    deadline = time.monotonic() + 60
-    while job.status().done == 0 and job.status().state == "running" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    job.cancel()
+    _cancel_once_started(job)
     assert _wait_state(job) == "cancelled"
     assert "nothing was written" in job.status().message
     assert _no_files(tmp_path) == []
 
 
 def test_cancelled_remake_keeps_the_earlier_export(tmp_path, src):
-    import time
-
     from ui.app_export import run_export
     from ui.app_jobs import ExportJob
 
@@ -292,10 +295,7 @@ def test_cancelled_remake_keeps_the_earlier_export(tmp_path, src):
     before = first.read_bytes()
     job = ExportJob("a/export/annotated", lambda p: run_export("annotated", src, tmp_path, None, p),
                     log_error=lambda exc: "X").start()
-    deadline = time.monotonic() + 60
-    while job.status().done == 0 and job.status().state == "running" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    job.cancel()
+    _cancel_once_started(job)
     assert _wait_state(job) == "cancelled"
     assert _no_files(tmp_path) == [first] and first.read_bytes() == before
 

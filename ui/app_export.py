@@ -85,27 +85,34 @@ def strikes_fingerprint(document: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _made_from(exports_dir: Path) -> dict:
+    """Export file name -> fingerprint of the strikes it shows ({} when there is no readable record)."""
+    try:
+        made = json.loads((exports_dir / MADE_FROM).read_text())
+    except (OSError, ValueError):
+        return {}
+    return made if isinstance(made, dict) else {}
+
+
 def _record_made_from(exports_dir: Path, name: str, fingerprint: str) -> None:
     with _made_from_lock:
-        path = exports_dir / MADE_FROM
-        try:
-            made = json.loads(path.read_text()) if path.is_file() else {}
-        except (OSError, ValueError):
-            made = {}
+        made = _made_from(exports_dir)
         made[name] = fingerprint
-        atomic_write_text(path, json.dumps(made, indent=1))
+        atomic_write_text(exports_dir / MADE_FROM, json.dumps(made, indent=1))
 
 
-def _stale(path: Path, review: Review) -> bool:
-    """The export shows other strikes than the analysis has now (it was made before a correction).
+def _stale_names(exports_dir: Path, review: Review) -> set[str]:
+    """Exports that show other strikes than the analysis has now (made before a correction).
 
     An export without a record (made by an older gaitscope) is not flagged.
     """
-    try:
-        made = json.loads((path.parent / MADE_FROM).read_text())
-    except (OSError, ValueError):
-        return False
-    return path.name in made and made[path.name] != strikes_fingerprint(review.document)
+    now = strikes_fingerprint(review.document)
+    return {name for name, shown in _made_from(exports_dir).items() if shown != now}
+
+
+def _stale(path: Path, review: Review) -> bool:
+    """Whether the export at ``path`` was made before the latest correction."""
+    return path.name in _stale_names(path.parent, review)
 
 
 def start_export(kind: str, review: Review, exports_dir: Path, log_error, comparison=None) -> ExportJob:
@@ -128,6 +135,7 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
                "you can go on reviewing while they are written.")
     if not review.strikes:
         st.info("There are no strikes to export yet.")
+    stale_names = _stale_names(exports_dir, review)  # one read of the record for all rows
     partner = chosen_partner(review.rec)
     if partner is not None:
         st.caption(f"The report compares with the session of {partner.created_utc[:10]} chosen in Compare.")
@@ -138,7 +146,7 @@ def export_tab(review: Review, exports_dir: Path, log_error) -> None:
         running = status is not None and status.state == "running"
         c1, c2, c3 = st.columns([2.2, 1.2, 3])
         made = path.is_file()
-        stale = made and _stale(path, review)
+        stale = made and name in stale_names
         if running:
             if c1.button(f"Cancel: {label}", key=f"exp-cancel-{kind}", width="stretch",
                          icon=":material/stop_circle:"):

@@ -59,8 +59,31 @@ class JobStatus:
         return STAGE_LABELS.get(self.stage, self.stage)
 
 
+def _rate_eta(done: int, total: int, elapsed_s: float) -> tuple[float, float | None]:
+    """Items a second and seconds left, once there is something to go on."""
+    rate = done / elapsed_s if elapsed_s > 0.2 and done else 0.0
+    return rate, (total - done) / rate if rate > 0 and total else None
+
+
+class _ThreadJob:
+    """Start, cancel and join for a job whose ``_run`` runs in a daemon thread (the dataclasses
+    below hold ``key``, ``_cancel`` and ``_thread``)."""
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, name=f"gaitscope-{self.key}", daemon=True)
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def join(self, timeout_s: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+
 @dataclass
-class AnalysisJob:
+class AnalysisJob(_ThreadJob):
     """One analysis of one clip, run in a daemon thread."""
 
     library_root: Path
@@ -83,24 +106,10 @@ class AnalysisJob:
     def key(self) -> str:
         return self.analysis_id
 
-    def start(self) -> "AnalysisJob":
-        self._thread = threading.Thread(target=self._run, name=f"gaitscope-{self.analysis_id}", daemon=True)
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def join(self, timeout_s: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
     def status(self) -> JobStatus:
         with self._lock:
             now = time.monotonic()
-            el = now - self._stage_t0
-            rate = self._done / el if el > 0.2 and self._done else 0.0
-            eta = (self._total - self._done) / rate if rate > 0 and self._total else None
+            rate, eta = _rate_eta(self._done, self._total, now - self._stage_t0)
             return JobStatus(self.analysis_id, self._state, self._stage, self._done, self._total, rate, eta,
                              now - self._t0, self._message)
 
@@ -197,7 +206,7 @@ def export_key(analysis_id: str, kind: str) -> str:
 
 
 @dataclass
-class ExportJob:
+class ExportJob(_ThreadJob):
     """One export of one analysis, run in a daemon thread.
 
     ``make(on_progress)`` writes the file and returns its path; ``on_progress(done, total)``
@@ -218,23 +227,10 @@ class ExportJob:
     _message: str = ""
     _thread: threading.Thread | None = None
 
-    def start(self) -> "ExportJob":
-        self._thread = threading.Thread(target=self._run, name=f"gaitscope-export-{self.key}", daemon=True)
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def join(self, timeout_s: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-
     def status(self) -> JobStatus:
         with self._lock:
-            el = (self._took_s if self._took_s is not None else time.monotonic() - self._t0)
-            rate = self._done / el if el > 0.2 and self._done else 0.0
-            eta = (self._total - self._done) / rate if rate > 0 and self._total else None
+            el = self._took_s if self._took_s is not None else time.monotonic() - self._t0
+            rate, eta = _rate_eta(self._done, self._total, el)
             return JobStatus(self.key, self._state, "export", self._done, self._total, rate, eta, el, self._message)
 
     def _progress(self, done: int, total: int) -> bool:

@@ -233,8 +233,8 @@ def stage_app(video: str, model: str, out: str, workers: int | None = None, **_)
     return t.result(res.info.frames, player_ready_s=t.wall_s + time.perf_counter() - t0)
 
 
-STAGES = {"decode": stage_decode, "pose": stage_pose, "naive": stage_naive, "naive2": stage_naive_pair, "analyze": stage_analyze,
-          "analyze1": stage_analyze, "export": stage_export, "app": stage_app, "pass1": stage_pose_pass,
+STAGES = {"decode": stage_decode, "pose": stage_pose, "naive": stage_naive, "naive2": stage_naive_pair,
+          "analyze": stage_analyze, "analyze1": stage_analyze, "export": stage_export, "app": stage_app, "pass1": stage_pose_pass,
           "threads": stage_pose_pass, "processes": stage_pose_pass}
 
 
